@@ -1,0 +1,17 @@
+// Package ledger defines dualchain's data model: addresses and keys,
+// transactions, hot blocks and receipts, their canonical CBOR encoding, their
+// hashes, and signature verification.
+//
+// Invariants:
+//   - Every value has exactly one encoding. Encode uses CBOR's core
+//     deterministic mode; decoders re-encode what they read, so a transaction
+//     id and its signature are always computed over canonical bytes.
+//   - A transaction id is the SHA-256 of the signing bytes: a fixed domain tag
+//     followed by the canonical encoding of every field but the signature,
+//     chain id first.
+//   - Signatures follow ZIP-215, and the single and batch verifiers accept
+//     exactly the same signatures.
+//
+// Import rule: ledger imports no other dualchain package; only the standard
+// library and crypto and encoding modules.
+package ledger
