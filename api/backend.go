@@ -1,0 +1,62 @@
+package api
+
+import (
+	"context"
+
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// Backend is what the HTTP server needs from a node. The node package
+// implements it; tests may use any implementation.
+type Backend interface {
+	// Submit checks and admits transactions to the mempool. It returns each
+	// transaction's id and error: nil when it was admitted or is already
+	// pending (a retry of the same transaction is not an error).
+	Submit(ctx context.Context, txs []*ledger.Tx) ([]ledger.Hash, []error)
+
+	// Wait blocks until each transaction is committed or dropped, or ctx
+	// ends. For each id it returns the included record, or the reason it will
+	// never be included, or (nil, nil) if neither is known yet when ctx ends.
+	Wait(ctx context.Context, ids []ledger.Hash) []WaitResult
+
+	// Tx returns an included transaction; an error with code "not_found" if
+	// there is none.
+	Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, error)
+
+	// Block returns the hot block at height; code "not_found" if none.
+	Block(ctx context.Context, height uint64) (*ledger.Block, error)
+
+	// Account returns an account's hot balance and next nonce.
+	Account(ctx context.Context, addr ledger.Address) (ledger.Account, error)
+
+	// Status describes the node.
+	Status(ctx context.Context) (Status, error)
+}
+
+// WaitResult is the outcome of waiting for one transaction.
+type WaitResult struct {
+	Record *ledger.TxRecord // set once the transaction is in a committed block
+	Err    error            // set if it was dropped and will never be included
+}
+
+// Status is what GET /v1/status returns.
+type Status struct {
+	ChainID      string      `json:"chain_id"`
+	Node         string      `json:"node"`
+	Height       uint64      `json:"height"`
+	Head         ledger.Hash `json:"head"`
+	Commitment   ledger.Hash `json:"commitment"`
+	AppliedIndex uint64      `json:"applied_index"`
+	Store        string      `json:"store"` // "redis" or "memory"
+	Mempool      int         `json:"mempool"`
+	Leader       bool        `json:"leader"`
+	Version      string      `json:"version"`
+}
+
+// Coder is implemented by errors that carry a stable code for clients, such
+// as "mempool_full" or "nonce_too_low". The server maps codes to HTTP
+// statuses; an error without a code is an internal error.
+type Coder interface {
+	error
+	Code() string
+}

@@ -1,0 +1,76 @@
+package hotchain
+
+import (
+	"context"
+
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// Store holds one node's hot state: the state keys and values, the applied
+// log index, the head block and the state commitment, and the history of
+// hot blocks and transactions. Only its own node writes to it.
+//
+// Every implementation is held to the same differential test.
+type Store interface {
+	// Open attaches to the store. If it holds no chain (new, or wiped), Open
+	// creates a new incarnation and writes the genesis state at log index 0;
+	// if it holds the chain of gen, Open returns its meta as it is; if it
+	// holds another chain, Open fails with ErrGenesisMismatch. After Open,
+	// Apply checks on every call that the incarnation is still the one Open
+	// saw.
+	Open(ctx context.Context, gen *Genesis) (Meta, error)
+
+	// Meta returns the applied index, head and commitment.
+	Meta(ctx context.Context) (Meta, error)
+
+	// Get reads the values of keys in one round trip; a missing key reads as
+	// nil. The result has one entry for each key, in order.
+	Get(ctx context.Context, keys [][]byte) ([][]byte, error)
+
+	// Apply writes a block's effects, its history records, the log index and
+	// the new commitment in one atomic step. An update at or below the
+	// applied index changes nothing and returns (false, nil). It fails with
+	// ErrWiped if the store lost its incarnation since Open, and with
+	// ErrNotNext if the block does not extend the head.
+	Apply(ctx context.Context, u *Update) (applied bool, err error)
+
+	// Block returns the block at height, reassembled (txs, receipts, writes).
+	// ErrNotFound if there is none.
+	Block(ctx context.Context, height uint64) (*ledger.Block, error)
+
+	// Tx returns an included transaction by id. ErrNotFound if unknown.
+	Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, error)
+
+	// Scan calls fn for every state key and value, in no particular order.
+	// The slices are valid only during the call.
+	Scan(ctx context.Context, fn func(key, value []byte) error) error
+
+	// Kind names the implementation: "redis" or "memory".
+	Kind() string
+
+	// Close releases the store's resources; the state stays where it lives.
+	Close() error
+}
+
+// Genesis is the state a new incarnation starts from.
+type Genesis struct {
+	Hash   ledger.Hash    // identifies the chain; becomes the head at height 0
+	Writes []ledger.Write // initial state
+}
+
+// Meta describes where a store is.
+type Meta struct {
+	Incarnation string      // random id made by Open when it initialized the store
+	Genesis     ledger.Hash // the chain this store holds
+	Index       uint64      // last applied log index (0: genesis only)
+	Height      uint64      // height of the head block (0: genesis)
+	Head        ledger.Hash // hash of the head block's header (the genesis hash at height 0)
+	Commitment  Commitment  // state commitment after the head block
+}
+
+// Update is one committed log entry's effect on the hot chain.
+type Update struct {
+	Index      uint64        // the log index of the entry
+	Block      *ledger.Block // header, txs, receipts and write set
+	Commitment Commitment    // the commitment after the block; its Digest is Block.Header.Commitment
+}
