@@ -1,0 +1,76 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config configures one node. The CLI fills it from flags; nothing in this
+// package reads flags or the environment.
+type Config struct {
+	DataDir  string // holds genesis.json, the block log, and faucet.key with Dev
+	HTTPAddr string // address the API listens on, e.g. 127.0.0.1:8545
+	Store    string // "redis" or "memory"
+	RedisURL string // redis://host:port/db, with Store "redis"
+	Dev      bool   // on first start, make a one-node chain: genesis.json and faucet.key in DataDir
+	ChainID  string // chain id of a Dev genesis
+
+	MaxBlockTxs   int           // a block is cut when this many txs are ready
+	BlockInterval time.Duration // or when the oldest ready tx has waited this long
+	MempoolSize   int           // pending txs at most; beyond, submissions fail with mempool_full
+	NonceWindow   uint64        // how far past its next nonce a sender may submit
+	SyncLog       bool          // fsync the block log on every append
+
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns settings for a dev node on this machine.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:       "dualchain-data",
+		HTTPAddr:      "127.0.0.1:8545",
+		Store:         "memory",
+		RedisURL:      "redis://127.0.0.1:6379/0",
+		ChainID:       "dualchain-dev",
+		MaxBlockTxs:   10_000,
+		BlockInterval: 5 * time.Millisecond,
+		MempoolSize:   200_000,
+		NonceWindow:   1024,
+		SyncLog:       true,
+		Logger:        slog.Default(),
+	}
+}
+
+// TestConfig returns DefaultConfig with a data dir and fast timings for tests.
+func TestConfig(dataDir string) Config {
+	c := DefaultConfig()
+	c.DataDir = dataDir
+	c.HTTPAddr = "127.0.0.1:0"
+	c.Dev = true
+	c.BlockInterval = time.Millisecond
+	c.SyncLog = false
+	return c
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.DataDir == "":
+		return errors.New("node: data dir is required")
+	case c.Store != "redis" && c.Store != "memory":
+		return fmt.Errorf("node: store %q: want redis or memory", c.Store)
+	case c.Store == "redis" && c.RedisURL == "":
+		return errors.New("node: store redis needs a redis URL")
+	case c.MaxBlockTxs < 1:
+		return errors.New("node: max block txs must be at least 1")
+	case c.BlockInterval <= 0:
+		return errors.New("node: block interval must be positive")
+	case c.MempoolSize < c.MaxBlockTxs:
+		return errors.New("node: mempool size must be at least max block txs")
+	case c.NonceWindow < 1:
+		return errors.New("node: nonce window must be at least 1")
+	}
+	return nil
+}
