@@ -20,18 +20,26 @@ type Store interface {
 	// saw.
 	Open(ctx context.Context, gen *Genesis) (Meta, error)
 
-	// Meta returns the applied index, head and commitment.
+	// Meta returns the applied index, head and commitment. Like Get, it
+	// fails with ErrNotOpen before Open and ErrWiped once the store lost the
+	// incarnation Open saw.
 	Meta(ctx context.Context) (Meta, error)
 
 	// Get reads the values of keys in one round trip; a missing key reads as
-	// nil. The result has one entry for each key, in order.
+	// nil. The result has one entry for each key, in order. It checks the
+	// incarnation in the same round trip, so a block is never executed
+	// against a wiped store: ErrNotOpen before Open, ErrWiped after a wipe.
 	Get(ctx context.Context, keys [][]byte) ([][]byte, error)
 
 	// Apply writes a block's effects, its history records, the log index and
 	// the new commitment in one atomic step. An update at or below the
 	// applied index changes nothing and returns (false, nil). It fails with
 	// ErrWiped if the store lost its incarnation since Open, and with
-	// ErrNotNext if the block does not extend the head.
+	// ErrNotNext if the block does not extend the head. It fails with
+	// ErrCommitmentMismatch, writing nothing, if u.Commitment's digest is not
+	// the block header's (and, built with the invariants tag, if it is not
+	// the commitment of the state the block leaves), and with ErrBadUpdate if
+	// u is malformed.
 	Apply(ctx context.Context, u *Update) (applied bool, err error)
 
 	// Block returns the block at height, reassembled (txs, receipts, writes).
@@ -42,7 +50,9 @@ type Store interface {
 	Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, error)
 
 	// Scan calls fn for every state key and value, in no particular order.
-	// The slices are valid only during the call.
+	// The slices are valid only during the call. It needs Open. If Apply
+	// changes the store during a Scan that cannot see one moment's state,
+	// Scan fails with ErrConflict.
 	Scan(ctx context.Context, fn func(key, value []byte) error) error
 
 	// Kind names the implementation: "redis" or "memory".

@@ -28,7 +28,10 @@ func (a Address) String() string { return AddressPrefix + hex.EncodeToString(a[:
 // ParseAddress reads the text form of an address; the "dc" prefix is optional.
 func ParseAddress(s string) (Address, error) {
 	var a Address
-	h := strings.TrimPrefix(strings.TrimSpace(s), AddressPrefix)
+	h := strings.TrimSpace(s)
+	if len(h) == len(AddressPrefix)+2*len(a) {
+		h = strings.TrimPrefix(h, AddressPrefix)
+	}
 	if len(h) != 2*len(a) {
 		return a, fmt.Errorf("%w: %q: want %q and 64 hex digits", ErrBadAddress, s, AddressPrefix)
 	}
@@ -121,5 +124,19 @@ func (b *Bytes) UnmarshalText(t []byte) error {
 		return fmt.Errorf("%w: hex: %v", ErrBadEncoding, err)
 	}
 	*b = out
+	return nil
+}
+
+// UnmarshalCBOR accepts only a definite-length CBOR byte string (major
+// type 2); the generic decoder would also take an array of small integers.
+func (b *Bytes) UnmarshalCBOR(data []byte) error {
+	if len(data) == 0 || data[0]>>5 != 2 {
+		return fmt.Errorf("%w: want a byte string", ErrBadEncoding)
+	}
+	var raw []byte
+	if err := decMode.Unmarshal(data, &raw); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadEncoding, err)
+	}
+	*b = raw
 	return nil
 }

@@ -23,7 +23,11 @@ var (
 
 func init() {
 	var err error
-	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
+	encOpts := cbor.CoreDetEncOptions()
+	// nil and empty are the same value (a JSON round trip turns one into
+	// the other), so they must have one encoding.
+	encOpts.NilContainers = cbor.NilContainerAsEmpty
+	if encMode, err = encOpts.EncMode(); err != nil {
 		panic(err)
 	}
 	decMode, err = cbor.DecOptions{

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -79,7 +80,9 @@ func LoadGenesisFile(path string) (*Genesis, error) {
 		return nil, fmt.Errorf("ledger: read genesis: %w", err)
 	}
 	var g Genesis
-	if err := json.Unmarshal(data, &g); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
 		return nil, fmt.Errorf("%w %s: %v", ErrBadGenesis, path, err)
 	}
 	if err := g.Validate(); err != nil {

@@ -69,7 +69,7 @@ func WriteKeyFile(path string, k *Key) error {
 func LoadKeyFile(path string) (*Key, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("ledger: key file %s does not exist (make one with 'dualchain keys new --out %s')", path, path)
+		return nil, fmt.Errorf("ledger: key file %s does not exist (make one with 'dualchain keys new --out %s'): %w", path, path, fs.ErrNotExist)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ledger: read key file: %w", err)

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Chain names one of the two chains a transaction targets.
@@ -53,6 +54,22 @@ func (s Signature) MarshalCBOR() ([]byte, error) { return marshalFixed(s[:]), ni
 
 // UnmarshalCBOR accepts only a 64-byte CBOR byte string.
 func (s *Signature) UnmarshalCBOR(b []byte) error { return unmarshalFixed(s[:], b) }
+
+// MarshalText implements encoding.TextMarshaler: 128 hex digits.
+func (s Signature) MarshalText() ([]byte, error) { return Bytes(s[:]).MarshalText() }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Signature) UnmarshalText(t []byte) error {
+	var b Bytes
+	if err := b.UnmarshalText(t); err != nil {
+		return err
+	}
+	if len(b) != len(s) {
+		return fmt.Errorf("%w: signature of %d bytes, want %d", ErrBadEncoding, len(b), len(s))
+	}
+	copy(s[:], b)
+	return nil
+}
 
 // Tx is a signed transaction. Its CBOR form is an array in field order.
 type Tx struct {
@@ -107,6 +124,8 @@ func (tx *Tx) Sign(key ed25519.PrivateKey) {
 // names and the chain.
 func (tx *Tx) Validate() error {
 	switch {
+	case !utf8.ValidString(tx.ChainID) || !utf8.ValidString(tx.Function):
+		return fmt.Errorf("%w: chain id and function name must be UTF-8", ErrBadTx)
 	case tx.ChainID == "" || len(tx.ChainID) > MaxNameSize:
 		return fmt.Errorf("%w: chain id must be 1 to %d bytes", ErrBadTx, MaxNameSize)
 	case tx.Chain != Hot && tx.Chain != Cold:

@@ -21,7 +21,6 @@ type Config struct {
 	BlockInterval time.Duration // or when the oldest ready tx has waited this long
 	MempoolSize   int           // pending txs at most; beyond, submissions fail with mempool_full
 	NonceWindow   uint64        // how far past its next nonce a sender may submit
-	SyncLog       bool          // fsync the block log on every append
 
 	Logger *slog.Logger
 }
@@ -38,7 +37,6 @@ func DefaultConfig() Config {
 		BlockInterval: 5 * time.Millisecond,
 		MempoolSize:   200_000,
 		NonceWindow:   1024,
-		SyncLog:       true,
 		Logger:        slog.Default(),
 	}
 }
@@ -50,7 +48,6 @@ func TestConfig(dataDir string) Config {
 	c.HTTPAddr = "127.0.0.1:0"
 	c.Dev = true
 	c.BlockInterval = time.Millisecond
-	c.SyncLog = false
 	return c
 }
 

@@ -1,0 +1,19 @@
+# dualchain's make targets. `make test` is the README's test command and what
+# CI runs; `make run` is the README's first command.
+
+.PHONY: run test build bench vet
+
+run: ## a one-node dev chain on real Redis (installed when missing)
+	bash scripts/dev.sh
+
+test: ## the whole suite: gofmt, vet, race + invariants tests on real redis-server, short fuzz
+	bash scripts/test.sh
+
+build:
+	go build -o bin/dualchain ./cmd/dualchain
+
+vet:
+	go vet ./...
+
+bench: ## the benchmarks behind docs/performance.md (several runs each)
+	bash scripts/bench.sh

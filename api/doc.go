@@ -1,0 +1,33 @@
+// Package api is a node's HTTP interface: submitting transactions, reading
+// transactions, blocks, accounts and status, and Prometheus metrics. It
+// serves whatever implements Backend (the node does); it owns the wire
+// format, not the chain.
+//
+// Routes, all under /v1 except /metrics:
+//
+//	POST /v1/transactions          one tx or a batch; JSON or CBOR; ?wait=commit
+//	GET  /v1/transactions/{id}     a committed tx with its receipt (TxView)
+//	GET  /v1/blocks/{height}       one hot block (BlockView); ?writes=true adds the write set
+//	GET  /v1/blocks/latest         the head block
+//	GET  /v1/blocks?from=H&to=H    a bounded range (BlocksPage)
+//	GET  /v1/accounts/{addr}       balance and next nonce
+//	GET  /v1/status                Status
+//	GET  /metrics                  Prometheus text format
+//
+// Invariants:
+//   - Every error a client sees is JSON {"error":{"code":...,"message":...}}
+//     with a code from the table in errors.go. Errors without a code are
+//     logged and shown as "internal", never with their text.
+//   - Request bodies are bounded (Config.MaxBodyBytes, Config.MaxBatch) and
+//     decoded strictly: unknown fields and trailing data are errors.
+//   - No panic reaches a client: a handler that panics answers 500 internal.
+//
+// A submission's HTTP status: 200 when at least one transaction was
+// accepted (each result then says pending, committed or rejected, with its
+// own error). When every transaction was rejected, the response carries the
+// per-item results and a top-level error, and its HTTP status is the status
+// of the rejections' codes if they all map to the same one (409 for a batch
+// of stale nonces, 503 when the mempool is full), else 400.
+//
+// Must not import: hotchain, coldchain, bridge, consensus, node, cmd, vm
+package api

@@ -1,0 +1,190 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// getTx serves GET /v1/transactions/{id}.
+func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
+	id, err := ledger.ParseHash(r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rec, err := s.b.Tx(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, NewTxView(rec))
+}
+
+// getBlock serves GET /v1/blocks/{height}.
+func (s *Server) getBlock(w http.ResponseWriter, r *http.Request) {
+	h, err := parseHeight("height", r.PathValue("height"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.serveBlock(w, r, h)
+}
+
+// getLatestBlock serves GET /v1/blocks/latest.
+func (s *Server) getLatestBlock(w http.ResponseWriter, r *http.Request) {
+	st, err := s.b.Status(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.serveBlock(w, r, st.Height)
+}
+
+func (s *Server) serveBlock(w http.ResponseWriter, r *http.Request, h uint64) {
+	writes, err := parseBool(r.URL.Query(), "writes")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	b, err := s.b.Block(r.Context(), h)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, NewBlockView(b, writes))
+}
+
+// getBlocks serves GET /v1/blocks?from=H1&to=H2: heights H1 to H2
+// inclusive, at most MaxRangeBlocks of them, cut at the head; to defaults
+// to from+MaxRangeBlocks-1. Past MaxRangeTxs transactions the page ends
+// early with Next set.
+func (s *Server) getBlocks(w http.ResponseWriter, r *http.Request) {
+	from, to, err := s.parseRange(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page, err := s.blockPage(r, from, to)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, page)
+}
+
+// parseRange reads from and to, and cuts to at the head.
+func (s *Server) parseRange(r *http.Request) (from, to uint64, err error) {
+	q := r.URL.Query()
+	if from, err = parseHeight("from", q.Get("from")); err != nil {
+		return 0, 0, err
+	}
+	to = from + MaxRangeBlocks - 1
+	if to < from {
+		to = math.MaxUint64
+	}
+	if q.Has("to") {
+		if to, err = parseHeight("to", q.Get("to")); err != nil {
+			return 0, 0, err
+		}
+		if err := checkRange(from, to); err != nil {
+			return 0, 0, err
+		}
+	}
+	st, err := s.b.Status(r.Context())
+	if err != nil {
+		return 0, 0, err
+	}
+	return from, min(to, st.Height), nil
+}
+
+func checkRange(from, to uint64) error {
+	if to < from {
+		return errorf(CodeBadRequest, fmt.Sprintf("to %d is below from %d", to, from), nil)
+	}
+	if to-from >= MaxRangeBlocks {
+		return errorf(CodeBadRequest, fmt.Sprintf("range of %d blocks, limit %d", to-from+1, MaxRangeBlocks), nil)
+	}
+	return nil
+}
+
+// blockPage reads blocks from..to; it is empty when from is past to.
+func (s *Server) blockPage(r *http.Request, from, to uint64) (BlocksPage, error) {
+	writes, err := parseBool(r.URL.Query(), "writes")
+	if err != nil {
+		return BlocksPage{}, err
+	}
+	page := BlocksPage{Blocks: []BlockView{}}
+	txs := 0
+	for i := uint64(0); from <= to && i <= to-from; i++ {
+		h := from + i
+		if txs >= MaxRangeTxs {
+			page.Next = h
+			break
+		}
+		b, err := s.b.Block(r.Context(), h)
+		if h == 0 && hasCode(err, CodeNotFound) {
+			continue // a backend need not keep genesis as a block
+		}
+		if err != nil {
+			return BlocksPage{}, fmt.Errorf("block %d: %w", h, err)
+		}
+		page.Blocks = append(page.Blocks, NewBlockView(b, writes))
+		txs += len(b.Txs)
+	}
+	return page, nil
+}
+
+// getAccount serves GET /v1/accounts/{addr}.
+func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
+	addr, err := ledger.ParseAddress(r.PathValue("addr"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	acct, err := s.b.Account(r.Context(), addr)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, acct)
+}
+
+// getStatus serves GET /v1/status.
+func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.b.Status(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, st)
+}
+
+func hasCode(err error, code string) bool {
+	var c Coder
+	return errors.As(err, &c) && c.Code() == code
+}
+
+func parseHeight(name, v string) (uint64, error) {
+	h, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, errorf(CodeBadRequest, fmt.Sprintf("%s %q: want a block height (a non-negative integer)", name, v), nil)
+	}
+	return h, nil
+}
+
+func parseBool(q url.Values, name string) (bool, error) {
+	if !q.Has(name) {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(q.Get(name))
+	if err != nil {
+		return false, errorf(CodeBadRequest, fmt.Sprintf("%s=%q: want true or false", name, q.Get(name)), nil)
+	}
+	return b, nil
+}

@@ -1,0 +1,123 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Server serves a Backend over HTTP. Make one with New.
+type Server struct {
+	b       Backend
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+	handler http.Handler
+}
+
+// New returns a server for b. Zero or negative limits in cfg take their
+// DefaultConfig values; a nil Logger discards and a nil Registry is
+// replaced by a new one.
+func New(b Backend, cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{b: b, cfg: cfg, mux: http.NewServeMux()}
+	s.log = cfg.Logger.With("component", "api")
+	s.metrics = newMetrics(cfg.Registry)
+	s.routes()
+	s.handler = s.observe(s.recoverPanics(http.HandlerFunc(s.dispatch)))
+	return s
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = d.MaxBatch
+	}
+	if c.WaitTimeout <= 0 {
+		c.WaitTimeout = d.WaitTimeout
+	}
+	return c
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("POST /v1/transactions", s.submit)
+	s.mux.HandleFunc("GET /v1/transactions/{id}", s.getTx)
+	s.mux.HandleFunc("GET /v1/blocks", s.getBlocks)
+	s.mux.HandleFunc("GET /v1/blocks/latest", s.getLatestBlock)
+	s.mux.HandleFunc("GET /v1/blocks/{height}", s.getBlock)
+	s.mux.HandleFunc("GET /v1/accounts/{addr}", s.getAccount)
+	s.mux.HandleFunc("GET /v1/status", s.getStatus)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+}
+
+// dispatch serves routed requests through the mux and answers the rest
+// (no route, wrong method) with a JSON error instead of the mux's text.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	rec := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if rec.code == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		s.writeError(w, r, errorf(CodeMethodNotAllowed,
+			fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path), nil))
+		return
+	}
+	s.writeError(w, r, errorf(CodeNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), nil))
+}
+
+// headerRecorder keeps the status and headers a handler writes and drops
+// its body.
+type headerRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (h *headerRecorder) Header() http.Header         { return h.header }
+func (h *headerRecorder) WriteHeader(code int)        { h.code = code }
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+
+// writeJSON writes v as the response body with status.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", MediaJSON)
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		s.log.Debug("write response", "err", err)
+	}
+}
+
+// writeError answers with err's code and message; an error without a code
+// is logged and shown as "internal".
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	body := s.errorBody(r, err)
+	s.writeJSON(w, StatusFor(body.Code), ErrorResponse{Error: body})
+}
+
+// errorBody classifies err for a client, logging it if it is internal.
+func (s *Server) errorBody(r *http.Request, err error) ErrorBody {
+	body, internal := classify(err)
+	if internal {
+		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	return body
+}

@@ -1,0 +1,228 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dualchain/dualchain/api"
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// DefaultMaxConns is the default size of a Client's connection pool.
+const DefaultMaxConns = 32
+
+// maxResponse bounds a response body read into memory.
+const maxResponse = 256 << 20
+
+// Client talks to one node. Make one with New.
+type Client struct {
+	base string
+	hc   *http.Client
+}
+
+type settings struct {
+	hc       *http.Client
+	maxConns int
+}
+
+// Option configures a Client.
+type Option func(*settings)
+
+// WithHTTPClient makes the Client send its requests with hc (WithMaxConns
+// is then ignored).
+func WithHTTPClient(hc *http.Client) Option { return func(s *settings) { s.hc = hc } }
+
+// WithMaxConns sizes the pool of keep-alive connections to the node.
+func WithMaxConns(n int) Option { return func(s *settings) { s.maxConns = n } }
+
+// New returns a client for the node at baseURL, e.g. http://127.0.0.1:8545.
+func New(baseURL string, opts ...Option) *Client {
+	s := settings{maxConns: DefaultMaxConns}
+	for _, o := range opts {
+		o(&s)
+	}
+	if s.hc == nil {
+		s.hc = &http.Client{Transport: newTransport(max(s.maxConns, 1))}
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), hc: s.hc}
+}
+
+// newTransport keeps up to conns idle connections to the node, so that
+// concurrent callers reuse connections instead of dialing.
+func newTransport(conns int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = conns
+	t.MaxIdleConnsPerHost = conns
+	t.IdleConnTimeout = 90 * time.Second
+	return t
+}
+
+// Submit sends txs (CBOR) and returns one result per tx, in order: pending,
+// or rejected with its error (see ResultError). If the node rejected every
+// tx, it returns the results and an *Error for the whole submission.
+func (c *Client) Submit(ctx context.Context, txs ...*ledger.Tx) ([]api.TxResult, error) {
+	return c.submit(ctx, "/v1/transactions", txs)
+}
+
+// SubmitWait is Submit that waits, as long as the node allows, until the
+// txs are committed: results are then committed with a receipt, rejected,
+// or still pending if the node's wait timed out.
+func (c *Client) SubmitWait(ctx context.Context, txs ...*ledger.Tx) ([]api.TxResult, error) {
+	return c.submit(ctx, "/v1/transactions?wait=commit", txs)
+}
+
+func (c *Client) submit(ctx context.Context, path string, txs []*ledger.Tx) ([]api.TxResult, error) {
+	if len(txs) == 0 {
+		return nil, errors.New("client: submit: no transactions")
+	}
+	body := txs[0].Encode()
+	if len(txs) > 1 {
+		var err error
+		if body, err = ledger.Marshal(txs); err != nil {
+			return nil, fmt.Errorf("client: encode transactions: %w", err)
+		}
+	}
+	var resp api.SubmitResponse
+	err := c.do(ctx, http.MethodPost, path, body, &resp)
+	return resp.Results, err
+}
+
+// Tx returns a committed transaction with its receipt.
+func (c *Client) Tx(ctx context.Context, id ledger.Hash) (*api.TxView, error) {
+	var v api.TxView
+	if err := c.do(ctx, http.MethodGet, "/v1/transactions/"+id.String(), nil, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Block returns the hot block at height.
+func (c *Client) Block(ctx context.Context, height uint64) (*api.BlockView, error) {
+	return c.block(ctx, fmt.Sprintf("/v1/blocks/%d", height))
+}
+
+// LatestBlock returns the head block.
+func (c *Client) LatestBlock(ctx context.Context) (*api.BlockView, error) {
+	return c.block(ctx, "/v1/blocks/latest")
+}
+
+func (c *Client) block(ctx context.Context, path string) (*api.BlockView, error) {
+	var v api.BlockView
+	if err := c.do(ctx, http.MethodGet, path, nil, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Blocks returns the blocks from height from to height to, inclusive, or
+// to the head if it is lower, asking the node page by page.
+func (c *Client) Blocks(ctx context.Context, from, to uint64) ([]api.BlockView, error) {
+	if from > to {
+		return nil, fmt.Errorf("client: blocks from %d to %d: from is past to", from, to)
+	}
+	var out []api.BlockView
+	for {
+		end := to
+		if to-from >= api.MaxRangeBlocks {
+			end = from + api.MaxRangeBlocks - 1
+		}
+		page, err := c.blockPage(ctx, from, end)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, page.Blocks...)
+		next, more := nextPage(page, from, end, to)
+		if !more {
+			return out, nil
+		}
+		from = next
+	}
+}
+
+func (c *Client) blockPage(ctx context.Context, from, to uint64) (*api.BlocksPage, error) {
+	var page api.BlocksPage
+	path := fmt.Sprintf("/v1/blocks?from=%d&to=%d", from, to)
+	if err := c.do(ctx, http.MethodGet, path, nil, &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// nextPage says where the page after [from, end] of [.., to] starts. A page
+// shorter than asked with no Next means the head was reached.
+func nextPage(p *api.BlocksPage, from, end, to uint64) (uint64, bool) {
+	switch {
+	case p.Next != 0:
+		return p.Next, p.Next > from && p.Next <= to
+	case uint64(len(p.Blocks)) < end-from+1:
+		return 0, false
+	case end >= to || end == math.MaxUint64:
+		return 0, false
+	}
+	return end + 1, true
+}
+
+// Account returns an account's hot balance and next nonce.
+func (c *Client) Account(ctx context.Context, addr ledger.Address) (ledger.Account, error) {
+	var a ledger.Account
+	err := c.do(ctx, http.MethodGet, "/v1/accounts/"+addr.String(), nil, &a)
+	return a, err
+}
+
+// Status describes the node.
+func (c *Client) Status(ctx context.Context) (api.Status, error) {
+	var st api.Status
+	err := c.do(ctx, http.MethodGet, "/v1/status", nil, &st)
+	return st, err
+}
+
+// do sends a request (a CBOR body if body is not nil) and decodes the JSON
+// response into out. An error response is returned as *Error; its body is
+// still decoded into out, best effort (a rejected submission has results).
+func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
+	req, err := c.newRequest(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("client: %s %s: read response: %w", method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		_ = json.Unmarshal(data, out)
+		return decodeError(resp.StatusCode, data)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("client: %s %s: decode response: %w", method, path, err)
+	}
+	return nil
+}
+
+func (c *Client) newRequest(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	req.Header.Set("Accept", api.MediaJSON)
+	if body != nil {
+		req.Header.Set("Content-Type", api.MediaCBOR)
+	}
+	return req, nil
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"github.com/dualchain/dualchain/node"
+	"github.com/spf13/cobra"
+)
+
+// nodeFlags are the node command's flags beyond node.Config's own fields.
+type nodeFlags struct {
+	cfg       node.Config
+	logLevel  string
+	logFormat string
+}
+
+func (a *app) nodeCmd() *cobra.Command {
+	nf := &nodeFlags{cfg: node.DefaultConfig()}
+	cmd := &cobra.Command{
+		Use:   "node --data DIR --http ADDR",
+		Short: "Run a staking node",
+		Long: "Run one staking node: its store, block log, mempool, block producer and HTTP API.\n" +
+			"With --dev, the first start makes a one-node chain: DIR/genesis.json and DIR/faucet.key.\n" +
+			"SIGINT or SIGTERM stops it cleanly.",
+		Example: "  dualchain node --data ./data --http 127.0.0.1:8545 --dev\n" +
+			"  dualchain node --data ./data --store redis --redis redis://127.0.0.1:6379/0 --dev",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runNode(cmd.Context(), nf) },
+	}
+	nf.register(cmd)
+	return cmd
+}
+
+func (nf *nodeFlags) register(cmd *cobra.Command) {
+	c, f := &nf.cfg, cmd.Flags()
+	f.StringVar(&c.DataDir, "data", c.DataDir, "data directory (genesis, block log, faucet key with --dev)")
+	f.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "address the HTTP API listens on")
+	f.StringVar(&c.Store, "store", c.Store, "hot state store: redis or memory")
+	f.StringVar(&c.RedisURL, "redis", c.RedisURL, "Redis URL, with --store redis")
+	f.BoolVar(&c.Dev, "dev", c.Dev, "on first start, make a one-node dev chain with a faucet key")
+	f.StringVar(&c.ChainID, "chain-id", c.ChainID, "chain id of a --dev genesis")
+	f.DurationVar(&c.BlockInterval, "block-interval", c.BlockInterval, "cut a block when the oldest ready tx has waited this long")
+	f.IntVar(&c.MaxBlockTxs, "max-block-txs", c.MaxBlockTxs, "cut a block when this many txs are ready")
+	f.IntVar(&c.MempoolSize, "mempool-size", c.MempoolSize, "most pending txs; beyond, submissions fail with mempool_full")
+	f.Uint64Var(&c.NonceWindow, "nonce-window", c.NonceWindow, "how far past its next nonce a sender may submit")
+	f.StringVar(&nf.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&nf.logFormat, "log-format", "text", "log format: text or json")
+}
+
+// config returns the node configuration the flags describe, with a logger
+// writing to w.
+func (nf *nodeFlags) config(w io.Writer) (node.Config, error) {
+	logger, err := newLogger(w, nf.logLevel, nf.logFormat)
+	if err != nil {
+		return node.Config{}, err
+	}
+	cfg := nf.cfg
+	cfg.Logger = logger
+	if err := cfg.Validate(); err != nil {
+		return node.Config{}, usageErrorf("%v", err)
+	}
+	return cfg, nil
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageErrorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageErrorf("--log-format %q: want text or json", format)
+}
+
+// runNode runs the node until SIGINT or SIGTERM.
+func (a *app) runNode(ctx context.Context, nf *nodeFlags) error {
+	cfg, err := nf.config(a.stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	n, err := node.New(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("start node: %w", err)
+	}
+	if err := n.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("node: %w", err)
+	}
+	return nil
+}

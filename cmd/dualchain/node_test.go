@@ -1,0 +1,69 @@
+package main
+
+import (
+	"io"
+	"testing"
+	"time"
+
+	"github.com/dualchain/dualchain/node"
+	"github.com/spf13/cobra"
+)
+
+// nodeConfig parses node flags into a config without starting a node.
+func nodeConfig(t *testing.T, args ...string) (node.Config, error) {
+	t.Helper()
+	nf := &nodeFlags{cfg: node.DefaultConfig()}
+	cmd := &cobra.Command{Use: "node"}
+	nf.register(cmd)
+	if err := cmd.ParseFlags(args); err != nil {
+		t.Fatalf("ParseFlags(%q) = %v", args, err)
+	}
+	return nf.config(io.Discard)
+}
+
+func TestNodeConfigFromFlags(t *testing.T) {
+	cfg, err := nodeConfig(t, "--data", "/tmp/d", "--http", "127.0.0.1:9000", "--store", "redis",
+		"--redis", "redis://127.0.0.1:6390/2", "--dev", "--chain-id", "c1", "--block-interval", "20ms",
+		"--max-block-txs", "500", "--mempool-size", "5000", "--nonce-window", "64", "--log-level", "debug")
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	want := node.Config{
+		DataDir: "/tmp/d", HTTPAddr: "127.0.0.1:9000", Store: "redis", RedisURL: "redis://127.0.0.1:6390/2",
+		Dev: true, ChainID: "c1", BlockInterval: 20 * time.Millisecond, MaxBlockTxs: 500,
+		MempoolSize: 5000, NonceWindow: 64, Logger: cfg.Logger,
+	}
+	if cfg != want {
+		t.Errorf("config = %+v, want %+v", cfg, want)
+	}
+	if cfg.Logger == nil || !cfg.Logger.Enabled(t.Context(), -4) {
+		t.Error("--log-level debug: logger does not log debug")
+	}
+	def, err := nodeConfig(t)
+	if err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	def.Logger = nil
+	if want := node.DefaultConfig(); def.Store != want.Store || def.HTTPAddr != want.HTTPAddr || def.MaxBlockTxs != want.MaxBlockTxs {
+		t.Errorf("default config = %+v, want node.DefaultConfig's values", def)
+	}
+}
+
+// TestNodeBadFlags runs the node command with settings that fail before a
+// node is started.
+func TestNodeBadFlags(t *testing.T) {
+	n := &testNode{env: map[string]string{}}
+	tests := [][]string{
+		{"node", "--store", "disk"},
+		{"node", "--max-block-txs", "0"},
+		{"node", "--block-interval", "0s"},
+		{"node", "--data", ""},
+		{"node", "--log-level", "loud"},
+		{"node", "--log-format", "xml"},
+		{"node", "--block-interval", "fast"},
+		{"node", "extra"},
+	}
+	for _, args := range tests {
+		t.Run(args[len(args)-1], func(t *testing.T) { n.run(t, args...).fails(t, 2, "usage") })
+	}
+}

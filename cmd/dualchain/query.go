@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/dualchain/dualchain/api"
+	"github.com/dualchain/dualchain/ledger"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) balanceCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "balance ADDR",
+		Short:   "Show an account's hot-chain balance and next nonce",
+		Example: "  dualchain balance dc3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29\n  dualchain balance $(dualchain keys show alice.key --json | jq -r .address) --json",
+		Args:    exactArgs(1, "one address"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addr, err := ledger.ParseAddress(args[0])
+			if err != nil {
+				return err
+			}
+			c, ctx, cancel := a.client(cmd)
+			defer cancel()
+			acct, err := c.Account(ctx, addr)
+			if err != nil {
+				return err
+			}
+			return a.print(acct, field{"address", acct.Address}, field{"balance", acct.Balance}, field{"nonce", acct.Nonce})
+		},
+	}
+}
+
+func (a *app) txCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "tx ID",
+		Short:   "Show a committed transaction and its receipt",
+		Example: "  dualchain tx 5f0c7d2e9a8b41c6e3f1d0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9\n  dualchain tx $ID --json",
+		Args:    exactArgs(1, "one transaction id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := ledger.ParseHash(args[0])
+			if err != nil {
+				return err
+			}
+			c, ctx, cancel := a.client(cmd)
+			defer cancel()
+			v, err := c.Tx(ctx, id)
+			if err != nil {
+				return err
+			}
+			return a.print(v, txFields(v)...)
+		},
+	}
+}
+
+func txFields(v *api.TxView) []field {
+	fs := []field{
+		{"id", v.ID},
+		{"status", v.Status},
+		{"block", fmt.Sprintf("%d (index %d)", v.Block, v.Index)},
+		{"from", v.From},
+		{"nonce", v.Nonce},
+	}
+	if v.To != nil && v.Amount != nil {
+		fs = append(fs, field{"to", *v.To}, field{"amount", *v.Amount})
+	} else {
+		fs = append(fs, field{"call", fmt.Sprintf("%s %s", v.Contract, v.Function)})
+	}
+	fs = append(fs, field{"gas", fmt.Sprintf("%d of %d (%s)", v.GasUsed, v.GasLimit, v.Path)})
+	if v.Error != "" {
+		fs = append(fs, field{"error", v.Error})
+	}
+	return fs
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "status",
+		Short:   "Show the node's chain, height and state",
+		Example: "  dualchain status\n  dualchain status --node http://10.0.0.2:8545 --json",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, ctx, cancel := a.client(cmd)
+			defer cancel()
+			st, err := c.Status(ctx)
+			if err != nil {
+				return err
+			}
+			return a.print(st,
+				field{"chain", st.ChainID}, field{"node", st.Node}, field{"height", st.Height},
+				field{"head", st.Head}, field{"commitment", st.Commitment},
+				field{"applied index", st.AppliedIndex}, field{"store", st.Store},
+				field{"mempool", st.Mempool}, field{"leader", st.Leader}, field{"version", st.Version})
+		},
+	}
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+
+	"github.com/dualchain/dualchain/api"
+	"github.com/dualchain/dualchain/client"
+	"github.com/dualchain/dualchain/contracts/token"
+	"github.com/dualchain/dualchain/ledger"
+	"github.com/spf13/cobra"
+)
+
+type transferOpts struct {
+	key, to, chain string
+	amount, nonce  uint64
+	wait, nonceSet bool
+}
+
+func (a *app) transferCmd() *cobra.Command {
+	var o transferOpts
+	cmd := &cobra.Command{
+		Use:   "transfer --key FILE --to ADDR --amount N",
+		Short: "Send tokens from the key's account to another",
+		Long: "Sign a base-token transfer with the key in FILE and submit it to the node.\n" +
+			"The nonce is the account's next nonce on the node unless --nonce is given.\n" +
+			"With --wait, wait for the block that commits it and show the receipt.",
+		Example: "  dualchain transfer --key alice.key --to dc3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29 --amount 25 --wait",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.nonceSet = cmd.Flags().Changed("nonce")
+			return a.transfer(cmd, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.key, "key", "", "key file of the sender")
+	f.StringVar(&o.to, "to", "", "address of the recipient")
+	f.Uint64Var(&o.amount, "amount", 0, "tokens to send (a positive integer)")
+	f.StringVar(&o.chain, "chain", "hot", "chain to transfer on: hot (cold is not yet supported)")
+	f.BoolVar(&o.wait, "wait", false, "wait until the transfer is committed")
+	f.Uint64Var(&o.nonce, "nonce", 0, "use this nonce instead of the account's next one")
+	return cmd
+}
+
+func (o transferOpts) check() error {
+	switch {
+	case o.key == "":
+		return usageErrorf("transfer needs --key FILE")
+	case o.to == "":
+		return usageErrorf("transfer needs --to ADDR")
+	case o.amount == 0:
+		return usageErrorf("transfer needs --amount N, a positive integer")
+	case o.chain == "cold":
+		return failf("not_supported", "transfers on the cold chain are not yet supported; use --chain hot")
+	case o.chain != "hot":
+		return usageErrorf("--chain %q: want hot or cold", o.chain)
+	}
+	return nil
+}
+
+func (a *app) transfer(cmd *cobra.Command, o transferOpts) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	to, err := ledger.ParseAddress(o.to)
+	if err != nil {
+		return err
+	}
+	key, err := loadKey(o.key)
+	if err != nil {
+		return err
+	}
+	c, ctx, cancel := a.client(cmd)
+	defer cancel()
+	tx, err := buildTransfer(ctx, c, key, to, o)
+	if err != nil {
+		return err
+	}
+	submit := c.Submit
+	if o.wait {
+		submit = c.SubmitWait
+	}
+	res, err := submit(ctx, tx)
+	if err != nil {
+		return err
+	}
+	return a.report(res[0], o.wait)
+}
+
+// buildTransfer signs a transfer with the node's chain id and, unless
+// given, the account's next nonce.
+func buildTransfer(ctx context.Context, c *client.Client, key *ledger.Key, to ledger.Address, o transferOpts) (*ledger.Tx, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nonce := o.nonce
+	if !o.nonceSet {
+		acct, err := c.Account(ctx, key.Address)
+		if err != nil {
+			return nil, err
+		}
+		nonce = acct.Nonce
+	}
+	tx := &ledger.Tx{
+		ChainID: st.ChainID, Chain: ledger.Hot, Nonce: nonce, From: key.Address,
+		Contract: token.Address, Function: token.FuncTransfer,
+		Args: token.EncodeTransfer(to, o.amount), GasLimit: token.TransferGas,
+	}
+	tx.Sign(key.Private)
+	return tx, nil
+}
+
+// report prints a submission result, and fails unless it was accepted
+// (without --wait) or committed with status ok (with --wait).
+func (a *app) report(r api.TxResult, wait bool) error {
+	fields := []field{{"id", r.ID}, {"status", r.Status}}
+	if r.Receipt != nil {
+		fields = append(fields, field{"block", r.Block}, field{"result", r.Receipt.Status}, field{"gas used", r.Receipt.GasUsed})
+	}
+	if err := a.print(r, fields...); err != nil {
+		return err
+	}
+	if err := client.ResultError(r); err != nil {
+		return err
+	}
+	switch {
+	case r.Receipt != nil && r.Receipt.Status != ledger.StatusOK:
+		return failf(r.Receipt.Status.String(), "transfer %s failed in block %d: %s", r.ID, r.Block, r.Receipt.Error)
+	case wait && r.Status == api.StatusPending:
+		return failf("pending", "transfer %s is not committed yet; check later with 'dualchain tx %s'", r.ID, r.ID)
+	}
+	return nil
+}

@@ -1,0 +1,178 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dualchain/dualchain/api"
+	"github.com/dualchain/dualchain/contracts/token"
+	"github.com/dualchain/dualchain/hotchain"
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// backend is the node as the API sees it.
+type backend struct{ n *Node }
+
+var _ api.Backend = backend{}
+
+// Submit verifies signatures in one batch across cores, checks each
+// transaction against the chain and its sender's committed state (read in
+// one round trip), and admits it to the mempool.
+func (b backend) Submit(ctx context.Context, txs []*ledger.Tx) ([]ledger.Hash, []error) {
+	ids, errs := ledger.VerifyBatch(txs)
+	for i, tx := range txs {
+		if errs[i] == nil {
+			errs[i] = b.n.check(tx)
+		}
+	}
+	accounts, err := b.n.senders(ctx, txs, errs)
+	if err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+		return ids, errs
+	}
+	for i, tx := range txs {
+		if errs[i] == nil {
+			errs[i] = b.n.admit(tx, ids[i], accounts[tx.From])
+		}
+	}
+	return ids, errs
+}
+
+// check validates what needs no state: shape, chain, and that the call has
+// a native function (the only kind this node runs until the VM arrives).
+func (n *Node) check(tx *ledger.Tx) error {
+	if err := tx.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case tx.ChainID != n.chainID:
+		return detail(ErrWrongChainID, "transaction for %q, this chain is %q", tx.ChainID, n.chainID)
+	case tx.Chain != ledger.Hot:
+		return detail(ErrUnsupported, "%s chain transactions", tx.Chain)
+	case tx.Contract != token.Address || tx.Function != token.FuncTransfer:
+		return detail(ErrUnknownContract, "%s.%s (this node runs the base token's transfer)", tx.Contract, tx.Function)
+	case tx.GasLimit < token.TransferGas:
+		return detail(ErrGasLimit, "gas limit %d, transfer uses %d", tx.GasLimit, token.TransferGas)
+	}
+	if _, err := token.DecodeTransfer(tx.Args); err != nil {
+		return detail(ErrBadArgs, "%v", err)
+	}
+	return nil
+}
+
+// senders reads the committed state of every sender of a still-valid
+// transaction, in one round trip.
+func (n *Node) senders(ctx context.Context, txs []*ledger.Tx, errs []error) (map[ledger.Address]ledger.Account, error) {
+	accounts := make(map[ledger.Address]ledger.Account)
+	var keys [][]byte
+	var order []ledger.Address
+	for i, tx := range txs {
+		if _, seen := accounts[tx.From]; errs[i] != nil || seen {
+			continue
+		}
+		accounts[tx.From] = ledger.Account{Address: tx.From}
+		order = append(order, tx.From)
+		keys = append(keys, ledger.NonceKey(tx.From), token.BalanceKey(tx.From))
+	}
+	if len(keys) == 0 {
+		return accounts, nil
+	}
+	values, err := n.store.Get(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("node: read senders: %w", err)
+	}
+	for i, a := range order {
+		nonce, _ := ledger.DecodeUint64(values[2*i])
+		bal, _ := ledger.DecodeUint64(values[2*i+1])
+		accounts[a] = ledger.Account{Address: a, Nonce: nonce, Balance: bal}
+	}
+	return accounts, nil
+}
+
+// admit rejects a transfer its sender cannot cover from the committed
+// balance, and otherwise hands it to the mempool.
+func (n *Node) admit(tx *ledger.Tx, id ledger.Hash, acct ledger.Account) error {
+	args, _ := token.DecodeTransfer(tx.Args) // checked in check
+	if args.Amount > acct.Balance {
+		return detail(ErrInsufficientFunds, "balance %d, amount %d", acct.Balance, args.Amount)
+	}
+	return n.pool.add(tx, id, acct.Nonce)
+}
+
+// Wait returns each transaction's outcome once known.
+func (b backend) Wait(ctx context.Context, ids []ledger.Hash) []api.WaitResult {
+	results, chans := b.n.tracker.watch(ids)
+	defer b.n.tracker.unwatch(ids, chans)
+	for i, id := range ids {
+		if chans[i] != nil && !b.n.pool.has(id) {
+			results[i] = b.lookup(ctx, id)
+			chans[i] = nil
+		}
+	}
+	for i, ch := range chans {
+		if ch == nil {
+			continue
+		}
+		select {
+		case r := <-ch:
+			results[i] = r
+		case <-ctx.Done():
+			return results
+		}
+	}
+	return results
+}
+
+// lookup finds a transaction that is not pending: committed earlier, or
+// unknown.
+func (b backend) lookup(ctx context.Context, id ledger.Hash) api.WaitResult {
+	rec, err := b.Tx(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return api.WaitResult{Err: ErrUnknownTx}
+	}
+	return api.WaitResult{Record: rec, Err: err}
+}
+
+// Tx returns an included transaction.
+func (b backend) Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, error) {
+	rec, err := b.n.store.Tx(ctx, id)
+	if errors.Is(err, hotchain.ErrNotFound) {
+		return nil, detail(ErrNotFound, "transaction %s", id)
+	}
+	return rec, err
+}
+
+// Block returns the hot block at height.
+func (b backend) Block(ctx context.Context, height uint64) (*ledger.Block, error) {
+	blk, err := b.n.store.Block(ctx, height)
+	if errors.Is(err, hotchain.ErrNotFound) {
+		return nil, detail(ErrNotFound, "block %d (head is %d)", height, b.n.chain.Head().Height)
+	}
+	return blk, err
+}
+
+// Account returns an account's hot balance and next nonce.
+func (b backend) Account(ctx context.Context, addr ledger.Address) (ledger.Account, error) {
+	values, err := b.n.store.Get(ctx, [][]byte{ledger.NonceKey(addr), token.BalanceKey(addr)})
+	if err != nil {
+		return ledger.Account{}, err
+	}
+	nonce, _ := ledger.DecodeUint64(values[0])
+	bal, _ := ledger.DecodeUint64(values[1])
+	return ledger.Account{Address: addr, Balance: bal, Nonce: nonce}, nil
+}
+
+// Status describes the node.
+func (b backend) Status(ctx context.Context) (api.Status, error) {
+	h := b.n.chain.Head()
+	return api.Status{
+		ChainID: b.n.chainID, Node: b.n.Addr().String(), Height: h.Height, Head: h.Head,
+		Commitment: h.Commitment.Digest(), AppliedIndex: h.Index, Store: b.n.store.Kind(),
+		Mempool: b.n.pool.len(), Leader: true, Version: Version,
+	}, nil
+}

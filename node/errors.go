@@ -1,0 +1,53 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+)
+
+// codedError is an error a client can act on; its code is stable (see
+// api.Coder).
+type codedError struct{ code, msg string }
+
+func (e *codedError) Error() string { return "node: " + e.msg }
+func (e *codedError) Code() string  { return e.code }
+
+func coded(code, msg string) error { return &codedError{code: code, msg: msg} }
+
+// Errors returned to clients. Test for them with errors.Is; wrapped
+// versions add the detail.
+var (
+	ErrMempoolFull       = coded("mempool_full", "mempool full, retry later")
+	ErrNonceTooLow       = coded("nonce_too_low", "nonce already used (replay)")
+	ErrNonceTooHigh      = coded("nonce_too_high", "nonce too far ahead of the account's next nonce")
+	ErrNonceTaken        = coded("nonce_taken", "another transaction with this nonce is pending")
+	ErrNonceGap          = coded("nonce_gap", "an earlier nonce of this sender was dropped")
+	ErrWrongChainID      = coded("wrong_chain_id", "transaction is for another chain id")
+	ErrUnsupported       = coded("unsupported", "not supported by this node yet")
+	ErrUnknownContract   = coded("unknown_contract", "no such contract or function")
+	ErrGasLimit          = coded("gas_limit_too_low", "gas limit below what the call uses")
+	ErrBadArgs           = coded("bad_args", "malformed call arguments")
+	ErrInsufficientFunds = coded("insufficient_funds", "balance below the amount")
+	ErrNotFound          = coded("not_found", "not found")
+	ErrUnknownTx         = coded("unknown_tx", "transaction is neither pending nor committed")
+	ErrStopped           = coded("unavailable", "node is stopping")
+	ErrBlockFailed       = coded("block_failed", "the block holding the transaction failed to commit; resubmit")
+)
+
+// errStoreAhead means the store holds entries the log does not: the log was
+// lost or replaced. Writing on would apply new blocks at old indices.
+var errStoreAhead = errors.New("node: store is ahead of the block log")
+
+// detail wraps a client error with specifics, keeping its code.
+func detail(err error, format string, args ...any) error {
+	return &detailed{base: err, msg: fmt.Sprintf(format, args...)}
+}
+
+type detailed struct {
+	base error
+	msg  string
+}
+
+func (e *detailed) Error() string { return e.base.Error() + ": " + e.msg }
+func (e *detailed) Unwrap() error { return e.base }
+func (e *detailed) Code() string  { return e.base.(*codedError).code }

@@ -1,0 +1,144 @@
+package node
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/dualchain/dualchain/contracts/token"
+	"github.com/dualchain/dualchain/hotchain"
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// state is a test's view of hot state before a block.
+type state map[string][]byte
+
+func (s state) read(keys [][]byte) [][]byte {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		out[i] = s[string(k)]
+	}
+	return out
+}
+
+func TestExecute(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	base := state{string(token.BalanceKey(alice.Address)): ledger.EncodeUint64(100)}
+	tests := []struct {
+		name       string
+		txs        func() []pendingTx
+		included   int
+		dropped    error
+		status     []ledger.Status
+		aliceBal   uint64
+		bobBal     uint64
+		aliceNonce uint64
+	}{
+		{"one transfer", func() []pendingTx { return txs(alice, bob, 0, 40) }, 1, nil, []ledger.Status{ledger.StatusOK}, 60, 40, 1},
+		{"overdraft is a failed receipt, balances unchanged", func() []pendingTx { return txs(alice, bob, 0, 101) }, 1, nil,
+			[]ledger.Status{ledger.StatusInsufficientFunds}, 100, 0, 1},
+		{"second spend overdraws", func() []pendingTx { return txs(alice, bob, 0, 60, 60) }, 2, nil,
+			[]ledger.Status{ledger.StatusOK, ledger.StatusInsufficientFunds}, 40, 60, 2},
+		{"wrong nonce is dropped", func() []pendingTx { return txs(alice, bob, 1, 10) }, 0, ErrNonceGap, nil, 100, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.txs()
+			keys := blockKeys(p)
+			ex := execute(hotchain.Meta{}, "test", 0, p, keys, base.read(keys))
+			if len(ex.included) != tt.included {
+				t.Fatalf("included %d, want %d", len(ex.included), tt.included)
+			}
+			if tt.dropped != nil && (len(ex.dropped) != 1 || !errors.Is(ex.dropped[0].err, tt.dropped)) {
+				t.Fatalf("dropped %v, want one with %v", ex.dropped, tt.dropped)
+			}
+			for i, want := range tt.status {
+				if got := ex.block.Receipts[i].Status; got != want {
+					t.Fatalf("receipt %d status = %v, want %v", i, got, want)
+				}
+			}
+			after := applyWrites(base, ex.block.Writes)
+			checkUint(t, after, token.BalanceKey(alice.Address), tt.aliceBal)
+			checkUint(t, after, token.BalanceKey(bob.Address), tt.bobBal)
+			checkUint(t, after, ledger.NonceKey(alice.Address), tt.aliceNonce)
+			checkCommitment(t, base, after, ex)
+		})
+	}
+}
+
+func TestExecuteOverflow(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	base := state{
+		string(token.BalanceKey(alice.Address)): ledger.EncodeUint64(10),
+		string(token.BalanceKey(bob.Address)):   ledger.EncodeUint64(math.MaxUint64 - 5),
+	}
+	p := txs(alice, bob, 0, 10)
+	keys := blockKeys(p)
+	ex := execute(hotchain.Meta{}, "test", 0, p, keys, base.read(keys))
+	if got := ex.block.Receipts[0].Status; got != ledger.StatusOverflow {
+		t.Fatalf("receipt status = %v, want %v", got, ledger.StatusOverflow)
+	}
+	after := applyWrites(base, ex.block.Writes)
+	checkUint(t, after, token.BalanceKey(bob.Address), math.MaxUint64-5)
+	checkUint(t, after, token.BalanceKey(alice.Address), 10)
+}
+
+func txs(from, to *ledger.Key, nonce uint64, amounts ...uint64) []pendingTx {
+	var out []pendingTx
+	for i, a := range amounts {
+		tx, id := signedTransfer(from, nonce+uint64(i), to.Address, a)
+		out = append(out, pendingTx{tx: tx, id: id})
+	}
+	return out
+}
+
+func applyWrites(base state, writes []ledger.Write) state {
+	out := state{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for _, w := range writes {
+		if len(w.Value) == 0 {
+			delete(out, string(w.Key))
+		} else {
+			out[string(w.Key)] = w.Value
+		}
+	}
+	return out
+}
+
+func checkUint(t *testing.T, s state, key []byte, want uint64) {
+	t.Helper()
+	got, ok := ledger.DecodeUint64(s[string(key)])
+	if !ok || got != want {
+		t.Fatalf("state[%x] = %d, want %d", key, got, want)
+	}
+}
+
+// checkCommitment recomputes the commitment of after from scratch and
+// compares it with the incremental one the block carries.
+func checkCommitment(t *testing.T, base, after state, ex *execution) {
+	t.Helper()
+	var start, full hotchain.Commitment
+	for k, v := range base {
+		start.Add([]byte(k), v)
+	}
+	for k, v := range after {
+		full.Add([]byte(k), v)
+	}
+	incremental := hotchain.Apply(start, writeChanges(base, ex.block.Writes))
+	if incremental.Digest() != full.Digest() {
+		t.Fatalf("incremental commitment %s, from scratch %s", incremental.Digest(), full.Digest())
+	}
+	if ex.block.Header.Commitment != ex.commitment.Digest() {
+		t.Fatalf("header commitment %s, execution's %s", ex.block.Header.Commitment, ex.commitment.Digest())
+	}
+}
+
+func writeChanges(base state, writes []ledger.Write) []hotchain.Change {
+	var out []hotchain.Change
+	for _, w := range writes {
+		out = append(out, hotchain.Change{Key: w.Key, Old: base[string(w.Key)], New: w.Value})
+	}
+	return out
+}

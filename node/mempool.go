@@ -1,0 +1,180 @@
+package node
+
+import (
+	"sync"
+
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// pendingTx is a verified transaction waiting for a block.
+type pendingTx struct {
+	tx *ledger.Tx
+	id ledger.Hash
+}
+
+// sender is one account's queue: transactions by nonce, and the nonce the
+// next block must start from.
+type sender struct {
+	next   uint64 // next nonce to take into a block
+	txs    map[uint64]pendingTx
+	queued bool // in the ready queue
+	taken  int  // transactions taken but not yet committed or dropped
+}
+
+// mempool holds verified transactions in per-sender nonce order. It is
+// bounded, deduplicates by id, and accepts nonces up to a window past the
+// sender's next nonce so one sender can pipeline.
+type mempool struct {
+	mu       sync.Mutex
+	limit    int
+	window   uint64
+	size     int
+	byID     map[ledger.Hash]bool // pending or taken
+	senders  map[ledger.Address]*sender
+	ready    []*ledger.Address // senders whose next nonce is present, FIFO
+	notify   chan struct{}     // signalled when txs become ready
+}
+
+// pendingTxErr is a transaction dropped from the pool, and why.
+type pendingTxErr struct {
+	id  ledger.Hash
+	err error
+}
+
+func newMempool(limit int, window uint64) *mempool {
+	return &mempool{
+		limit: limit, window: window,
+		byID:    make(map[ledger.Hash]bool),
+		senders: make(map[ledger.Address]*sender),
+		notify:  make(chan struct{}, 1),
+	}
+}
+
+// add admits tx, whose sender's committed next nonce is stateNonce.
+func (m *mempool) add(tx *ledger.Tx, id ledger.Hash, stateNonce uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.byID[id] {
+		return nil // a retry of a pending transaction
+	}
+	s := m.senders[tx.From]
+	base := stateNonce
+	if s != nil {
+		base = max(base, s.next)
+	}
+	switch {
+	case tx.Nonce < base:
+		return detail(ErrNonceTooLow, "nonce %d, account's next nonce is %d", tx.Nonce, base)
+	case tx.Nonce >= base+m.window:
+		return detail(ErrNonceTooHigh, "nonce %d, account's next nonce is %d, window %d", tx.Nonce, base, m.window)
+	case m.size >= m.limit:
+		return detail(ErrMempoolFull, "%d transactions pending", m.size)
+	}
+	if s == nil {
+		s = &sender{next: stateNonce, txs: make(map[uint64]pendingTx)}
+		m.senders[tx.From] = s
+	}
+	if _, taken := s.txs[tx.Nonce]; taken {
+		return detail(ErrNonceTaken, "nonce %d", tx.Nonce)
+	}
+	s.txs[tx.Nonce] = pendingTx{tx: tx, id: id}
+	m.byID[id] = true
+	m.size++
+	m.queueIfReady(tx.From, s)
+	return nil
+}
+
+// queueIfReady puts a sender whose next nonce is pending on the ready queue.
+func (m *mempool) queueIfReady(addr ledger.Address, s *sender) {
+	if s.queued {
+		return
+	}
+	if _, ok := s.txs[s.next]; !ok {
+		return
+	}
+	s.queued = true
+	a := addr
+	m.ready = append(m.ready, &a)
+	select {
+	case m.notify <- struct{}{}:
+	default:
+	}
+}
+
+// take removes up to n ready transactions, in nonce order per sender and
+// round-robin between senders, and marks them taken.
+func (m *mempool) take(n int) []pendingTx {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []pendingTx
+	for len(out) < n && len(m.ready) > 0 {
+		addr := m.ready[0]
+		m.ready = m.ready[1:]
+		s := m.senders[*addr]
+		s.queued = false
+		for len(out) < n {
+			p, ok := s.txs[s.next]
+			if !ok {
+				break
+			}
+			delete(s.txs, s.next)
+			s.next++
+			s.taken++
+			m.size--
+			out = append(out, p)
+		}
+		m.queueIfReady(*addr, s)
+	}
+	if len(m.ready) == 0 {
+		m.ready = nil // let the backing array go
+	}
+	return out
+}
+
+// done reports the outcome of taken transactions: their ids leave the pool,
+// and each sender's next nonce is reset to its committed nonce. Pending
+// transactions below it are dropped with ErrNonceTooLow.
+func (m *mempool) done(taken []pendingTx, nonces map[ledger.Address]uint64) []pendingTxErr {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range taken {
+		delete(m.byID, p.id)
+		m.senders[p.tx.From].taken--
+	}
+	var dropped []pendingTxErr
+	for addr, nonce := range nonces {
+		s := m.senders[addr]
+		if s == nil {
+			continue
+		}
+		s.next = nonce
+		for n, p := range s.txs {
+			if n < nonce {
+				delete(s.txs, n)
+				delete(m.byID, p.id)
+				m.size--
+				dropped = append(dropped, pendingTxErr{p.id, detail(ErrNonceTooLow, "nonce %d, account's next nonce is %d", n, nonce)})
+			}
+		}
+		if len(s.txs) == 0 && s.taken == 0 && !s.queued {
+			delete(m.senders, addr)
+			continue
+		}
+		m.queueIfReady(addr, s)
+	}
+	return dropped
+}
+
+// has reports whether id is pending or taken.
+func (m *mempool) has(id ledger.Hash) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.byID[id]
+}
+
+// len is the number of pending (not taken) transactions.
+func (m *mempool) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.size
+}

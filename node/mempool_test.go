@@ -1,0 +1,152 @@
+package node
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/dualchain/dualchain/contracts/token"
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// signedTransfer makes a signed transfer from k with the given nonce.
+func signedTransfer(k *ledger.Key, nonce uint64, to ledger.Address, amount uint64) (*ledger.Tx, ledger.Hash) {
+	tx := &ledger.Tx{
+		ChainID: "test", Chain: ledger.Hot, Nonce: nonce, From: k.Address,
+		Contract: token.Address, Function: token.FuncTransfer,
+		Args: token.EncodeTransfer(to, amount), GasLimit: token.TransferGas,
+	}
+	tx.Sign(k.Private)
+	return tx, tx.ID()
+}
+
+func testKey(i byte) *ledger.Key {
+	seed := make([]byte, 32)
+	seed[0] = i
+	return ledger.KeyFromSeed(seed)
+}
+
+func TestMempoolAdmission(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	tests := []struct {
+		name       string
+		nonce      uint64
+		stateNonce uint64
+		want       error
+	}{
+		{"next nonce", 5, 5, nil},
+		{"future within window", 8, 5, nil},
+		{"replayed nonce", 4, 5, ErrNonceTooLow},
+		{"past the window", 5 + 4, 5, ErrNonceTooHigh},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMempool(10, 4)
+			tx, id := signedTransfer(alice, tt.nonce, bob.Address, 1)
+			if err := m.add(tx, id, tt.stateNonce); !errors.Is(err, tt.want) {
+				t.Fatalf("add(nonce %d, state %d) = %v, want %v", tt.nonce, tt.stateNonce, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestMempoolDedupFullAndTaken(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	m := newMempool(2, 16)
+	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
+	if err := m.add(tx0, id0, 0); err != nil {
+		t.Fatalf("add = %v, want nil", err)
+	}
+	if err := m.add(tx0, id0, 0); err != nil {
+		t.Fatalf("add(same tx again) = %v, want nil (a retry)", err)
+	}
+	if m.len() != 1 {
+		t.Fatalf("len() = %d after a duplicate, want 1", m.len())
+	}
+	other, otherID := signedTransfer(alice, 0, bob.Address, 2)
+	if err := m.add(other, otherID, 0); !errors.Is(err, ErrNonceTaken) {
+		t.Fatalf("add(other tx, same nonce) = %v, want %v", err, ErrNonceTaken)
+	}
+	tx1, id1 := signedTransfer(alice, 1, bob.Address, 1)
+	tx2, id2 := signedTransfer(alice, 2, bob.Address, 1)
+	if err := m.add(tx1, id1, 0); err != nil {
+		t.Fatalf("add(nonce 1) = %v", err)
+	}
+	if err := m.add(tx2, id2, 0); !errors.Is(err, ErrMempoolFull) {
+		t.Fatalf("add(third tx, limit 2) = %v, want %v", err, ErrMempoolFull)
+	}
+}
+
+func TestMempoolTakeOrder(t *testing.T) {
+	alice, bob, carol := testKey(1), testKey(2), testKey(3)
+	m := newMempool(100, 16)
+	// Alice's nonces arrive out of order; nonce 3 leaves a gap.
+	for _, n := range []uint64{1, 0, 3, 2} {
+		tx, id := signedTransfer(alice, n, bob.Address, 1)
+		if err := m.add(tx, id, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, id := signedTransfer(carol, 0, bob.Address, 1)
+	if err := m.add(tx, id, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := m.take(100)
+	if len(got) != 5 {
+		t.Fatalf("take(100) returned %d txs, want 5", len(got))
+	}
+	var aliceNonces []uint64
+	for _, p := range got {
+		if p.tx.From == alice.Address {
+			aliceNonces = append(aliceNonces, p.tx.Nonce)
+		}
+	}
+	for i, n := range aliceNonces {
+		if n != uint64(i) {
+			t.Fatalf("alice's nonces taken in order %v, want 0,1,2,3", aliceNonces)
+		}
+	}
+	if !m.has(got[0].id) {
+		t.Fatalf("has(taken id) = false, want true until done")
+	}
+	m.done(got, map[ledger.Address]uint64{alice.Address: 4, carol.Address: 1})
+	if m.has(got[0].id) || len(m.senders) != 0 {
+		t.Fatalf("after done: has = %v, senders = %d, want false, 0", m.has(got[0].id), len(m.senders))
+	}
+}
+
+func TestMempoolGapWaits(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	m := newMempool(100, 16)
+	tx, id := signedTransfer(alice, 1, bob.Address, 1)
+	if err := m.add(tx, id, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.take(10); len(got) != 0 {
+		t.Fatalf("take with nonce 0 missing returned %d txs, want 0", len(got))
+	}
+	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
+	if err := m.add(tx0, id0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.take(10); len(got) != 2 {
+		t.Fatalf("take after the gap filled returned %d txs, want 2", len(got))
+	}
+}
+
+func TestMempoolDoneDropsStale(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	m := newMempool(100, 16)
+	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
+	tx1, id1 := signedTransfer(alice, 1, bob.Address, 1)
+	m.add(tx0, id0, 0)
+	taken := m.take(1)
+	m.add(tx1, id1, 0)
+	// The chain says alice's next nonce is 2: nonce 1 went in elsewhere.
+	dropped := m.done(taken, map[ledger.Address]uint64{alice.Address: 2})
+	if len(dropped) != 1 || dropped[0].id != id1 || !errors.Is(dropped[0].err, ErrNonceTooLow) {
+		t.Fatalf("done dropped %v, want tx %s with %v", dropped, id1, ErrNonceTooLow)
+	}
+	if m.len() != 0 {
+		t.Fatalf("len() = %d, want 0", m.len())
+	}
+}

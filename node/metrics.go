@@ -1,0 +1,54 @@
+package node
+
+import (
+	"time"
+
+	"github.com/dualchain/dualchain/ledger"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the node's Prometheus series.
+type metrics struct {
+	height    prometheus.Gauge
+	txs       prometheus.Counter
+	failed    prometheus.Counter
+	blockTime prometheus.Histogram
+	blockTxs  prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer, pool *mempool) *metrics {
+	m := &metrics{
+		height: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dualchain_hot_height", Help: "Height of the applied hot head."}),
+		txs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dualchain_hot_txs_committed_total", Help: "Transactions committed in hot blocks."}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dualchain_hot_txs_failed_total", Help: "Committed transactions whose receipt is not ok."}),
+		blockTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "dualchain_hot_block_seconds", Help: "Time to execute, log and apply a hot block.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "dualchain_hot_block_txs", Help: "Transactions per hot block.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 9)}),
+	}
+	mempoolSize := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dualchain_mempool_txs", Help: "Transactions waiting in the mempool."},
+		func() float64 { return float64(pool.len()) })
+	reg.MustRegister(m.height, m.txs, m.failed, m.blockTime, m.blockTxs, mempoolSize)
+	return m
+}
+
+func (m *metrics) observeBlock(b *ledger.Block, d time.Duration) {
+	if len(b.Txs) == 0 {
+		return
+	}
+	m.height.Set(float64(b.Header.Height))
+	m.txs.Add(float64(len(b.Txs)))
+	for _, r := range b.Receipts {
+		if r.Status != ledger.StatusOK {
+			m.failed.Inc()
+		}
+	}
+	m.blockTime.Observe(d.Seconds())
+	m.blockTxs.Observe(float64(len(b.Txs)))
+}

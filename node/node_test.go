@@ -1,0 +1,176 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dualchain/dualchain/api"
+	"github.com/dualchain/dualchain/contracts/token"
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// running is a node started by a test, stopped at cleanup.
+type running struct {
+	*Node
+	stop func()
+}
+
+func startNode(t *testing.T, cfg Config) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := New(ctx, cfg)
+	if err != nil {
+		cancel()
+		t.Fatalf("New = %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	r := &running{Node: n}
+	r.stop = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		if ctx.Err() == nil {
+			r.stop()
+		}
+	})
+	return r
+}
+
+func faucet(t *testing.T, cfg Config) *ledger.Key {
+	t.Helper()
+	k, err := ledger.LoadKeyFile(filepath.Join(cfg.DataDir, FaucetFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// transfer signs a transfer on the dev chain.
+func transfer(from *ledger.Key, nonce uint64, to ledger.Address, amount uint64) *ledger.Tx {
+	tx := &ledger.Tx{
+		ChainID: DefaultConfig().ChainID, Chain: ledger.Hot, Nonce: nonce, From: from.Address,
+		Contract: token.Address, Function: token.FuncTransfer,
+		Args: token.EncodeTransfer(to, amount), GasLimit: token.TransferGas,
+	}
+	tx.Sign(from.Private)
+	return tx
+}
+
+// submitWait submits txs and waits for all of them, failing on any error.
+func submitWait(t *testing.T, b api.Backend, txs ...*ledger.Tx) []*ledger.TxRecord {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ids, errs := b.Submit(ctx, txs)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Submit tx %d = %v", i, err)
+		}
+	}
+	var recs []*ledger.TxRecord
+	for i, r := range b.Wait(ctx, ids) {
+		if r.Err != nil || r.Record == nil {
+			t.Fatalf("Wait tx %d = %+v, want a record", i, r)
+		}
+		recs = append(recs, r.Record)
+	}
+	return recs
+}
+
+func balance(t *testing.T, b api.Backend, a ledger.Address) ledger.Account {
+	t.Helper()
+	acct, err := b.Account(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acct
+}
+
+func TestNodeTransfersAndRestart(t *testing.T) {
+	cfg := TestConfig(t.TempDir())
+	n := startNode(t, cfg)
+	f := faucet(t, cfg)
+	bob := testKey(7)
+
+	var txs []*ledger.Tx
+	for i := range 50 {
+		txs = append(txs, transfer(f, uint64(i), bob.Address, 10))
+	}
+	recs := submitWait(t, n.Backend(), txs...)
+	for i, r := range recs {
+		if r.Receipt.Status != ledger.StatusOK || r.Receipt.Path != ledger.PathNative {
+			t.Fatalf("receipt %d = %+v, want ok on the native path", i, r.Receipt)
+		}
+	}
+	if got := balance(t, n.Backend(), bob.Address); got.Balance != 500 {
+		t.Fatalf("bob's balance = %d, want 500", got.Balance)
+	}
+	before, _ := n.Backend().Status(context.Background())
+	n.stop()
+
+	// The memory store starts empty: the node must rebuild it from the log.
+	n2 := startNode(t, cfg)
+	after, _ := n2.Backend().Status(context.Background())
+	if after.Height != before.Height || after.Commitment != before.Commitment || after.AppliedIndex != before.AppliedIndex {
+		t.Fatalf("after restart status = %+v, want height/commitment/index of %+v", after, before)
+	}
+	if got := balance(t, n2.Backend(), f.Address); got.Nonce != 50 || got.Balance != DevSupply-500 {
+		t.Fatalf("faucet after restart = %+v, want nonce 50, balance %d", got, DevSupply-500)
+	}
+	rec, err := n2.Backend().Tx(context.Background(), recs[7].Receipt.TxID)
+	if err != nil || rec.Tx.Nonce != 7 {
+		t.Fatalf("Tx(%s) after restart = %+v, %v", recs[7].Receipt.TxID, rec, err)
+	}
+}
+
+func TestNodeRejectsBadInput(t *testing.T) {
+	cfg := TestConfig(t.TempDir())
+	n := startNode(t, cfg)
+	f := faucet(t, cfg)
+	bob := testKey(7)
+	submitWait(t, n.Backend(), transfer(f, 0, bob.Address, 5))
+
+	badSig := transfer(f, 1, bob.Address, 5)
+	badSig.Sig[0] ^= 1
+	wrongChain := transfer(f, 1, bob.Address, 5)
+	wrongChain.ChainID = "other"
+	wrongChain.Sign(f.Private)
+	lowGas := transfer(f, 1, bob.Address, 5)
+	lowGas.GasLimit = 1
+	lowGas.Sign(f.Private)
+	badArgs := transfer(f, 1, bob.Address, 5)
+	badArgs.Args = []byte{0xff}
+	badArgs.Sign(f.Private)
+	tests := []struct {
+		name string
+		tx   *ledger.Tx
+		want error
+	}{
+		{"replay", transfer(f, 0, bob.Address, 5), ErrNonceTooLow},
+		{"bad signature", badSig, ledger.ErrBadSignature},
+		{"wrong chain id", wrongChain, ErrWrongChainID},
+		{"gas limit too low", lowGas, ErrGasLimit},
+		{"malformed args", badArgs, ErrBadArgs},
+		{"overdraft", transfer(bob, 0, f.Address, 6), ErrInsufficientFunds},
+		{"nonce far ahead", transfer(f, 1+cfg.NonceWindow, bob.Address, 5), ErrNonceTooHigh},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errs := n.Backend().Submit(context.Background(), []*ledger.Tx{tt.tx})
+			if !errors.Is(errs[0], tt.want) {
+				t.Fatalf("Submit = %v, want %v", errs[0], tt.want)
+			}
+		})
+	}
+	st, _ := n.Backend().Status(context.Background())
+	if st.Height != 1 || st.Mempool != 0 {
+		t.Fatalf("after bad input: height %d mempool %d, want 1 and 0", st.Height, st.Mempool)
+	}
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs dualchain's whole test suite: formatting, go vet, and every test with
+# the race detector and the invariants build tag, against a real
+# redis-server this script starts on a free loopback port (and installs from
+# Debian's packages when missing). The README's test command runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+if ! ensure_redis; then
+	echo "redis-server is required for the tests and could not be installed (need root and apt-get)" >&2
+	exit 1
+fi
+
+work=$(mktemp -d)
+cleanup() { stop_pid "${REDIS_PID:-}"; rm -rf "$work"; }
+trap cleanup EXIT
+start_redis "$work/redis" --databases 4096
+export DUALCHAIN_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT"
+echo "== redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+go vet -tags invariants ./...
+
+echo "== go test (race detector, invariants)"
+go test -race -tags invariants -timeout 15m ./... 2>&1 | tee "$work/test.log"
+
+echo "== short fuzz runs"
+for target in FuzzDecodeTx FuzzDecodeBlock; do
+	go test -run '^$' -fuzz "^$target\$" -fuzztime 10s ./ledger
+done
