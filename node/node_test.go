@@ -18,7 +18,7 @@ type running struct {
 	stop func()
 }
 
-func startNode(t *testing.T, cfg Config) *running {
+func startNode(t testing.TB, cfg Config) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := New(ctx, cfg)

@@ -2,6 +2,8 @@ package redistest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -92,5 +94,39 @@ func TestSharedGivesEachTestItsOwnDB(t *testing.T) {
 			t.Errorf("DBSIZE of db %d after its test = %d, %v, want 0 (flushed)", db, n, err)
 		}
 		dc.Close()
+	}
+}
+
+// recordingTB records Fatal and Skip instead of ending the test.
+type recordingTB struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (r *recordingTB) Helper()                      {}
+func (r *recordingTB) Fatal(args ...any)            { r.fatal = fmt.Sprint(args...) }
+func (r *recordingTB) Skip(args ...any)             { r.skip = fmt.Sprint(args...) }
+func (r *recordingTB) Fatalf(f string, args ...any) { r.fatal = fmt.Sprintf(f, args...) }
+
+func TestMissingServer(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // no redis-server here
+	tests := []struct {
+		ci        string
+		wantFatal bool
+	}{
+		{"true", true},
+		{"", false},
+		{"false", false},
+	}
+	for _, tt := range tests {
+		t.Setenv("CI", tt.ci)
+		r := &recordingTB{TB: t}
+		if bin := lookPath(r); bin != "" {
+			t.Fatalf("lookPath() = %q with an empty PATH, want none", bin)
+		}
+		gotFatal, gotSkip := r.fatal != "", r.skip != ""
+		if gotFatal != tt.wantFatal || gotSkip == tt.wantFatal || !strings.Contains(r.fatal+r.skip, "redis-server") {
+			t.Errorf("lookPath() with CI=%q: fatal %q, skip %q; want fatal %v, else skip, naming redis-server", tt.ci, r.fatal, r.skip, tt.wantFatal)
+		}
 	}
 }

@@ -1,0 +1,210 @@
+package hotchain
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// metaVersion is the version of the stored layout (key schema and record
+// encodings). Open refuses a store written with another version.
+const metaVersion = 1
+
+// metaRecord is Meta as stored: canonical CBOR, with the commitment's 2048
+// bytes and the layout version.
+type metaRecord struct {
+	_           struct{} `cbor:",toarray"`
+	Version     uint64
+	Incarnation string
+	Genesis     ledger.Hash
+	Index       uint64
+	Height      uint64
+	Head        ledger.Hash
+	Commitment  []byte
+}
+
+// blockRecord is a block as stored. The transactions are not repeated: each
+// is in its own tx record, and Block reassembles them by the receipts' ids.
+type blockRecord struct {
+	_        struct{} `cbor:",toarray"`
+	Header   ledger.Header
+	Receipts []ledger.Receipt
+	Writes   []ledger.Write
+}
+
+func encodeMeta(m Meta) []byte {
+	c, _ := m.Commitment.MarshalBinary()
+	return mustMarshal(metaRecord{
+		Version: metaVersion, Incarnation: m.Incarnation, Genesis: m.Genesis,
+		Index: m.Index, Height: m.Height, Head: m.Head, Commitment: c,
+	})
+}
+
+func decodeMeta(b []byte) (Meta, error) {
+	var r metaRecord
+	if err := ledger.Unmarshal(b, &r); err != nil {
+		return Meta{}, fmt.Errorf("%w: meta: %w", ErrCorrupt, err)
+	}
+	if r.Version != metaVersion {
+		return Meta{}, fmt.Errorf("%w: meta version %d, this build reads %d", ErrCorrupt, r.Version, metaVersion)
+	}
+	m := Meta{Incarnation: r.Incarnation, Genesis: r.Genesis, Index: r.Index, Height: r.Height, Head: r.Head}
+	if err := m.Commitment.UnmarshalBinary(r.Commitment); err != nil {
+		return Meta{}, fmt.Errorf("meta: %w", err)
+	}
+	return m, nil
+}
+
+// encodeParallelMin is the number of transactions below which a block's
+// records are encoded on one goroutine.
+const encodeParallelMin = 512
+
+// encodeRecords encodes b's block record and one TxRecord per transaction,
+// byte for byte as ledger.Marshal would (a test holds it to that), but
+// encoding each receipt once for both records and framing the arrays and
+// write set by hand: reflection-driven CBOR was most of Apply's own CPU time.
+// Large blocks are split over GOMAXPROCS goroutines; encodeRecords returns
+// when they have all ended.
+func encodeRecords(b *ledger.Block) (block []byte, txs [][]byte) {
+	txs = make([][]byte, len(b.Txs))
+	receipts := make([][]byte, len(b.Receipts))
+	var writes []byte
+	workers := min(runtime.GOMAXPROCS(0), len(b.Txs)/encodeParallelMin)
+	if workers <= 1 {
+		encodeTxRecords(b, receipts, txs, 0, len(txs))
+		writes = appendWrites(nil, b.Writes)
+	} else {
+		var wg sync.WaitGroup
+		wg.Go(func() { writes = appendWrites(nil, b.Writes) })
+		for i := range workers {
+			lo, hi := i*len(txs)/workers, (i+1)*len(txs)/workers
+			wg.Go(func() { encodeTxRecords(b, receipts, txs, lo, hi) })
+		}
+		wg.Wait()
+	}
+	return blockRecordBytes(b, receipts, writes), txs
+}
+
+// encodeTxRecords encodes the receipts and TxRecords of b's transactions lo
+// to hi-1.
+func encodeTxRecords(b *ledger.Block, receipts, txs [][]byte, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		receipts[i] = mustMarshal(&b.Receipts[i])
+		tx := b.Txs[i].Encode()
+		rec := make([]byte, 0, 1+len(tx)+len(receipts[i])+18)
+		rec = append(append(append(rec, cborArray|4), tx...), receipts[i]...)
+		rec = cborHead(rec, cborUint, b.Header.Height)
+		txs[i] = cborHead(rec, cborUint, uint64(i))
+	}
+}
+
+// blockRecordBytes frames a blockRecord from its encoded parts.
+func blockRecordBytes(b *ledger.Block, receipts [][]byte, writes []byte) []byte {
+	size := 16 + len(writes)
+	for _, r := range receipts {
+		size += len(r)
+	}
+	out := append(make([]byte, 0, size+256), cborArray|3)
+	out = append(out, mustMarshal(&b.Header)...)
+	out = cborHead(out, cborArray, uint64(len(receipts)))
+	for _, r := range receipts {
+		out = append(out, r...)
+	}
+	return append(out, writes...)
+}
+
+// appendWrites appends the CBOR array of a write set.
+func appendWrites(dst []byte, writes []ledger.Write) []byte {
+	dst = cborHead(dst, cborArray, uint64(len(writes)))
+	for _, w := range writes {
+		dst = appendByteString(append(dst, cborArray|2), w.Key)
+		dst = appendByteString(dst, w.Value)
+	}
+	return dst
+}
+
+// CBOR major types, shifted into place.
+const (
+	cborUint  = 0 << 5
+	cborBytes = 2 << 5
+	cborArray = 4 << 5
+)
+
+// cborHead appends the head of a CBOR item of major type major and argument
+// n, in the shortest form, as canonical CBOR requires.
+func cborHead(dst []byte, major byte, n uint64) []byte {
+	switch {
+	case n < 24:
+		return append(dst, major|byte(n))
+	case n <= math.MaxUint8:
+		return append(dst, major|24, byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(dst, major|25), uint16(n))
+	case n <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(dst, major|26), uint32(n))
+	}
+	return binary.BigEndian.AppendUint64(append(dst, major|27), n)
+}
+
+// appendByteString appends b as a CBOR byte string. Like ledger's encoding,
+// it makes no difference between nil and empty.
+func appendByteString(dst, b []byte) []byte {
+	return append(cborHead(dst, cborBytes, uint64(len(b))), b...)
+}
+
+func decodeBlockRecord(data []byte) (*blockRecord, error) {
+	r := new(blockRecord)
+	if err := ledger.Unmarshal(data, r); err != nil {
+		return nil, fmt.Errorf("%w: block: %w", ErrCorrupt, err)
+	}
+	return r, nil
+}
+
+func decodeTxRecord(data []byte) (*ledger.TxRecord, error) {
+	r := new(ledger.TxRecord)
+	if err := ledger.Unmarshal(data, r); err != nil {
+		return nil, fmt.Errorf("%w: tx: %w", ErrCorrupt, err)
+	}
+	return r, nil
+}
+
+// assembleBlock rebuilds a block from its record and its transactions'
+// records (one per receipt, in order).
+func assembleBlock(r *blockRecord, txs [][]byte) (*ledger.Block, error) {
+	b := &ledger.Block{Header: r.Header, Receipts: r.Receipts, Writes: r.Writes, Txs: make([]ledger.Tx, len(txs))}
+	for i, data := range txs {
+		if data == nil {
+			return nil, fmt.Errorf("%w: block %d: tx %s missing", ErrCorrupt, r.Header.Height, r.Receipts[i].TxID)
+		}
+		rec, err := decodeTxRecord(data)
+		if err != nil {
+			return nil, fmt.Errorf("block %d: %w", r.Header.Height, err)
+		}
+		b.Txs[i] = rec.Tx
+	}
+	return b, nil
+}
+
+// mustMarshal encodes records whose types cannot fail to encode.
+func mustMarshal(v any) []byte {
+	b, err := ledger.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("hotchain: encode %T: %v", v, err))
+	}
+	return b
+}
+
+// newIncarnation returns a random id for a newly initialized store.
+func newIncarnation() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("hotchain: incarnation: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}

@@ -1,0 +1,123 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dualchain/dualchain/client"
+	"github.com/dualchain/dualchain/internal/redistest"
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// benchAccounts is how many funded senders the end-to-end benchmark uses.
+const benchAccounts = 4096
+
+// benchGenesis writes a genesis funding n deterministic accounts and
+// returns their keys.
+func benchGenesis(tb testing.TB, dir string, n int) []*ledger.Key {
+	tb.Helper()
+	keys := make([]*ledger.Key, n)
+	g := &ledger.Genesis{ChainID: DefaultConfig().ChainID, Time: time.Unix(0, 0).UTC()}
+	for i := range keys {
+		seed := make([]byte, 32)
+		seed[0], seed[1], seed[2] = 0xbe, byte(i>>8), byte(i)
+		keys[i] = ledger.KeyFromSeed(seed)
+		g.Alloc = append(g.Alloc, ledger.Allocation{Address: keys[i].Address, Amount: 1 << 40})
+	}
+	if err := ledger.WriteGenesisFile(filepath.Join(dir, GenesisFile), g); err != nil {
+		tb.Fatal(err)
+	}
+	return keys
+}
+
+// presign signs n transfers round-robin over keys: tx i is sent by key
+// i%len(keys) with nonce i/len(keys), so consecutive batches keep every
+// sender's nonces close together.
+func presign(keys []*ledger.Key, n int) []*ledger.Tx {
+	txs := make([]*ledger.Tx, n)
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := w; i < n; i += 2 {
+				from, to := keys[i%len(keys)], keys[(i+1)%len(keys)]
+				txs[i] = transfer(from, uint64(i/len(keys)), to.Address, 1)
+			}
+		})
+	}
+	wg.Wait()
+	return txs
+}
+
+// BenchmarkEndToEnd measures committed signed native transfers per second
+// through a single dev node's HTTP API: pre-signed batches of 1,000
+// submitted as CBOR with ?wait=commit by a bounded pool of workers over
+// keep-alive connections.
+func BenchmarkEndToEnd(b *testing.B) {
+	for _, store := range []string{"memory", "redis"} {
+		b.Run(store, func(b *testing.B) {
+			cfg := TestConfig(b.TempDir())
+			cfg.Dev = false
+			cfg.BlockInterval = 5 * time.Millisecond
+			cfg.Store = store
+			if store == "redis" {
+				cfg.RedisURL = redistest.Start(b).URL()
+			}
+			keys := benchGenesis(b, cfg.DataDir, benchAccounts)
+			n := startNode(b, cfg)
+			c := client.New("http://"+n.Addr().String(), client.WithMaxConns(16))
+			txs := presign(keys, b.N)
+			b.ResetTimer()
+			start := time.Now()
+			submitAll(b, c, txs, 1000, 8)
+			elapsed := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(len(txs))/elapsed.Seconds(), "transfers/s")
+		})
+	}
+}
+
+// submitAll submits txs in batches with workers concurrent requests and
+// waits for every receipt.
+func submitAll(tb testing.TB, c *client.Client, txs []*ledger.Tx, batch, workers int) {
+	jobs := make(chan []*ledger.Tx)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for txs := range jobs {
+				if err := submitBatch(c, txs); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for lo := 0; lo < len(txs); lo += batch {
+		jobs <- txs[lo:min(lo+batch, len(txs))]
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		tb.Fatal(err)
+	}
+}
+
+func submitBatch(c *client.Client, txs []*ledger.Tx) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := c.SubmitWait(ctx, txs...)
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		if err := client.ResultError(r); err != nil || r.Status != "committed" {
+			return fmt.Errorf("tx %d: status %s, %v", i, r.Status, err)
+		}
+	}
+	return nil
+}
