@@ -26,21 +26,43 @@ func (b backend) Submit(ctx context.Context, txs []*ledger.Tx) ([]ledger.Hash, [
 			errs[i] = b.n.check(tx)
 		}
 	}
-	accounts, err := b.n.senders(ctx, txs, errs)
-	if err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
+	for attempt := 0; attempt < maxAdmitAttempts; attempt++ {
+		if !b.n.admitAll(ctx, txs, ids, errs) {
+			return ids, errs
 		}
-		return ids, errs
 	}
-	for i, tx := range txs {
-		if errs[i] == nil {
-			errs[i] = b.n.admit(tx, ids[i], accounts[tx.From])
+	for i := range errs {
+		if errs[i] == errStaleState {
+			errs[i] = detail(ErrMempoolFull, "too busy to admit; retry")
 		}
 	}
 	return ids, errs
+}
+
+// maxAdmitAttempts bounds re-reads of sender state that blocks keep moving.
+const maxAdmitAttempts = 5
+
+// admitAll reads the committed state of the senders of transactions not yet
+// decided (errs[i] nil or errStaleState) and admits them. It reports whether
+// any must be tried again because a block finished during the read.
+func (n *Node) admitAll(ctx context.Context, txs []*ledger.Tx, ids []ledger.Hash, errs []error) (again bool) {
+	todo := make([]bool, len(txs))
+	for i := range txs {
+		todo[i] = errs[i] == nil || errs[i] == errStaleState
+	}
+	epoch := n.pool.snapshot()
+	accounts, err := n.senders(ctx, txs, todo)
+	for i, tx := range txs {
+		switch {
+		case !todo[i]:
+		case err != nil:
+			errs[i] = err
+		default:
+			errs[i] = n.admit(tx, ids[i], accounts[tx.From], epoch)
+			again = again || errs[i] == errStaleState
+		}
+	}
+	return again
 }
 
 // check validates what needs no state: shape, chain, and that the call has
@@ -65,14 +87,14 @@ func (n *Node) check(tx *ledger.Tx) error {
 	return nil
 }
 
-// senders reads the committed state of every sender of a still-valid
-// transaction, in one round trip.
-func (n *Node) senders(ctx context.Context, txs []*ledger.Tx, errs []error) (map[ledger.Address]ledger.Account, error) {
+// senders reads the committed state of the sender of every transaction
+// marked todo, in one round trip.
+func (n *Node) senders(ctx context.Context, txs []*ledger.Tx, todo []bool) (map[ledger.Address]ledger.Account, error) {
 	accounts := make(map[ledger.Address]ledger.Account)
 	var keys [][]byte
 	var order []ledger.Address
 	for i, tx := range txs {
-		if _, seen := accounts[tx.From]; errs[i] != nil || seen {
+		if _, seen := accounts[tx.From]; !todo[i] || seen {
 			continue
 		}
 		accounts[tx.From] = ledger.Account{Address: tx.From}
@@ -96,12 +118,12 @@ func (n *Node) senders(ctx context.Context, txs []*ledger.Tx, errs []error) (map
 
 // admit rejects a transfer its sender cannot cover from the committed
 // balance, and otherwise hands it to the mempool.
-func (n *Node) admit(tx *ledger.Tx, id ledger.Hash, acct ledger.Account) error {
+func (n *Node) admit(tx *ledger.Tx, id ledger.Hash, acct ledger.Account, epoch uint64) error {
 	args, _ := token.DecodeTransfer(tx.Args) // checked in check
 	if args.Amount > acct.Balance {
 		return detail(ErrInsufficientFunds, "balance %d, amount %d", acct.Balance, args.Amount)
 	}
-	return n.pool.add(tx, id, acct.Nonce)
+	return n.pool.add(tx, id, acct.Nonce, epoch)
 }
 
 // Wait returns each transaction's outcome once known.

@@ -85,13 +85,12 @@ func BenchmarkEndToEnd(b *testing.B) {
 func submitAll(tb testing.TB, c *client.Client, txs []*ledger.Tx, batch, workers int) {
 	jobs := make(chan []*ledger.Tx)
 	var wg sync.WaitGroup
-	errs := make(chan error, workers)
+	errs := make(chan error, len(txs)/batch+1)
 	for range workers {
 		wg.Go(func() {
 			for txs := range jobs {
 				if err := submitBatch(c, txs); err != nil {
 					errs <- err
-					return
 				}
 			}
 		})
@@ -102,8 +101,8 @@ func submitAll(tb testing.TB, c *client.Client, txs []*ledger.Tx, batch, workers
 	close(jobs)
 	wg.Wait()
 	close(errs)
-	for err := range errs {
-		tb.Fatal(err)
+	if err := <-errs; err != nil {
+		tb.Fatalf("%v (and %d more failed batches)", err, len(errs))
 	}
 }
 

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/dualchain/dualchain/ledger"
@@ -33,7 +34,12 @@ type mempool struct {
 	senders  map[ledger.Address]*sender
 	ready    []*ledger.Address // senders whose next nonce is present, FIFO
 	notify   chan struct{}     // signalled when txs become ready
+	epoch    uint64            // counts calls to done: committed state moved
 }
+
+// errStaleState means the committed state an admission read may be older
+// than a block that finished since: read it again.
+var errStaleState = errors.New("node: sender state changed during admission")
 
 // pendingTxErr is a transaction dropped from the pool, and why.
 type pendingTxErr struct {
@@ -50,14 +56,28 @@ func newMempool(limit int, window uint64) *mempool {
 	}
 }
 
-// add admits tx, whose sender's committed next nonce is stateNonce.
-func (m *mempool) add(tx *ledger.Tx, id ledger.Hash, stateNonce uint64) error {
+// snapshot returns the epoch to pass to add with state read after it.
+func (m *mempool) snapshot() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.epoch
+}
+
+// add admits tx, whose sender's committed next nonce was read as stateNonce
+// after snapshot returned epoch. If a block finished since and the pool
+// knows nothing of the sender, that read may be stale: add returns
+// errStaleState. (If the pool knows the sender, its next nonce is newer
+// than any read.)
+func (m *mempool) add(tx *ledger.Tx, id ledger.Hash, stateNonce, epoch uint64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.byID[id] {
 		return nil // a retry of a pending transaction
 	}
 	s := m.senders[tx.From]
+	if s == nil && epoch != m.epoch {
+		return errStaleState
+	}
 	base := stateNonce
 	if s != nil {
 		base = max(base, s.next)
@@ -95,6 +115,11 @@ func (m *mempool) queueIfReady(addr ledger.Address, s *sender) {
 	s.queued = true
 	a := addr
 	m.ready = append(m.ready, &a)
+	m.signal()
+}
+
+// signal wakes the producer if it is waiting.
+func (m *mempool) signal() {
 	select {
 	case m.notify <- struct{}{}:
 	default:
@@ -127,6 +152,8 @@ func (m *mempool) take(n int) []pendingTx {
 	}
 	if len(m.ready) == 0 {
 		m.ready = nil // let the backing array go
+	} else {
+		m.signal() // what is left is ready for the next block
 	}
 	return out
 }
@@ -137,6 +164,7 @@ func (m *mempool) take(n int) []pendingTx {
 func (m *mempool) done(taken []pendingTx, nonces map[ledger.Address]uint64) []pendingTxErr {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.epoch++
 	for _, p := range taken {
 		delete(m.byID, p.id)
 		m.senders[p.tx.From].taken--
@@ -170,6 +198,14 @@ func (m *mempool) has(id ledger.Hash) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.byID[id]
+}
+
+// full reports whether a whole block's worth of transactions is pending and
+// some of them are ready.
+func (m *mempool) full(blockTxs int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.size >= blockTxs && len(m.ready) > 0
 }
 
 // len is the number of pending (not taken) transactions.

@@ -42,7 +42,7 @@ func TestMempoolAdmission(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMempool(10, 4)
 			tx, id := signedTransfer(alice, tt.nonce, bob.Address, 1)
-			if err := m.add(tx, id, tt.stateNonce); !errors.Is(err, tt.want) {
+			if err := m.add(tx, id, tt.stateNonce, 0); !errors.Is(err, tt.want) {
 				t.Fatalf("add(nonce %d, state %d) = %v, want %v", tt.nonce, tt.stateNonce, err, tt.want)
 			}
 		})
@@ -53,25 +53,25 @@ func TestMempoolDedupFullAndTaken(t *testing.T) {
 	alice, bob := testKey(1), testKey(2)
 	m := newMempool(2, 16)
 	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
-	if err := m.add(tx0, id0, 0); err != nil {
+	if err := m.add(tx0, id0, 0, 0); err != nil {
 		t.Fatalf("add = %v, want nil", err)
 	}
-	if err := m.add(tx0, id0, 0); err != nil {
+	if err := m.add(tx0, id0, 0, 0); err != nil {
 		t.Fatalf("add(same tx again) = %v, want nil (a retry)", err)
 	}
 	if m.len() != 1 {
 		t.Fatalf("len() = %d after a duplicate, want 1", m.len())
 	}
 	other, otherID := signedTransfer(alice, 0, bob.Address, 2)
-	if err := m.add(other, otherID, 0); !errors.Is(err, ErrNonceTaken) {
+	if err := m.add(other, otherID, 0, 0); !errors.Is(err, ErrNonceTaken) {
 		t.Fatalf("add(other tx, same nonce) = %v, want %v", err, ErrNonceTaken)
 	}
 	tx1, id1 := signedTransfer(alice, 1, bob.Address, 1)
 	tx2, id2 := signedTransfer(alice, 2, bob.Address, 1)
-	if err := m.add(tx1, id1, 0); err != nil {
+	if err := m.add(tx1, id1, 0, 0); err != nil {
 		t.Fatalf("add(nonce 1) = %v", err)
 	}
-	if err := m.add(tx2, id2, 0); !errors.Is(err, ErrMempoolFull) {
+	if err := m.add(tx2, id2, 0, 0); !errors.Is(err, ErrMempoolFull) {
 		t.Fatalf("add(third tx, limit 2) = %v, want %v", err, ErrMempoolFull)
 	}
 }
@@ -82,12 +82,12 @@ func TestMempoolTakeOrder(t *testing.T) {
 	// Alice's nonces arrive out of order; nonce 3 leaves a gap.
 	for _, n := range []uint64{1, 0, 3, 2} {
 		tx, id := signedTransfer(alice, n, bob.Address, 1)
-		if err := m.add(tx, id, 0); err != nil {
+		if err := m.add(tx, id, 0, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 	tx, id := signedTransfer(carol, 0, bob.Address, 1)
-	if err := m.add(tx, id, 0); err != nil {
+	if err := m.add(tx, id, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	got := m.take(100)
@@ -118,14 +118,14 @@ func TestMempoolGapWaits(t *testing.T) {
 	alice, bob := testKey(1), testKey(2)
 	m := newMempool(100, 16)
 	tx, id := signedTransfer(alice, 1, bob.Address, 1)
-	if err := m.add(tx, id, 0); err != nil {
+	if err := m.add(tx, id, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := m.take(10); len(got) != 0 {
 		t.Fatalf("take with nonce 0 missing returned %d txs, want 0", len(got))
 	}
 	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
-	if err := m.add(tx0, id0, 0); err != nil {
+	if err := m.add(tx0, id0, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := m.take(10); len(got) != 2 {
@@ -138,9 +138,9 @@ func TestMempoolDoneDropsStale(t *testing.T) {
 	m := newMempool(100, 16)
 	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
 	tx1, id1 := signedTransfer(alice, 1, bob.Address, 1)
-	m.add(tx0, id0, 0)
+	m.add(tx0, id0, 0, 0)
 	taken := m.take(1)
-	m.add(tx1, id1, 0)
+	m.add(tx1, id1, 0, 0)
 	// The chain says alice's next nonce is 2: nonce 1 went in elsewhere.
 	dropped := m.done(taken, map[ledger.Address]uint64{alice.Address: 2})
 	if len(dropped) != 1 || dropped[0].id != id1 || !errors.Is(dropped[0].err, ErrNonceTooLow) {
@@ -148,5 +148,28 @@ func TestMempoolDoneDropsStale(t *testing.T) {
 	}
 	if m.len() != 0 {
 		t.Fatalf("len() = %d, want 0", m.len())
+	}
+}
+
+// A sender's committed nonce read before a block finished is stale; if the
+// pool has no entry for the sender it must not trust it, or the sender's
+// next transaction would wait forever behind a nonce already used.
+func TestMempoolStaleStateRead(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	m := newMempool(100, 16)
+	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
+	m.add(tx0, id0, 0, m.snapshot())
+	epoch := m.snapshot() // a submission reads alice's nonce now: 0
+	taken := m.take(10)
+	m.done(taken, map[ledger.Address]uint64{alice.Address: 1}) // block with nonce 0 commits
+	tx1, id1 := signedTransfer(alice, 1, bob.Address, 1)
+	if err := m.add(tx1, id1, 0, epoch); !errors.Is(err, errStaleState) {
+		t.Fatalf("add(stale read) = %v, want %v", err, errStaleState)
+	}
+	if err := m.add(tx1, id1, 1, m.snapshot()); err != nil {
+		t.Fatalf("add(fresh read) = %v, want nil", err)
+	}
+	if got := m.take(10); len(got) != 1 || got[0].id != id1 {
+		t.Fatalf("take after fresh admission = %v, want tx %s", got, id1)
 	}
 }

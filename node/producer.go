@@ -32,7 +32,7 @@ func (n *Node) produce(ctx context.Context) error {
 
 // waitForBlock returns when a block should be cut.
 func (n *Node) waitForBlock(ctx context.Context) error {
-	if n.pool.len() >= n.cfg.MaxBlockTxs {
+	if n.pool.full(n.cfg.MaxBlockTxs) {
 		return nil
 	}
 	select {
@@ -42,7 +42,7 @@ func (n *Node) waitForBlock(ctx context.Context) error {
 	}
 	timer := n.clock.NewTimer(n.cfg.BlockInterval)
 	defer timer.Stop()
-	for n.pool.len() < n.cfg.MaxBlockTxs {
+	for !n.pool.full(n.cfg.MaxBlockTxs) {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
