@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/dualchain/dualchain/ledger"
 )
@@ -27,7 +28,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	if wait {
 		s.waitCommit(r, res)
 	}
-	s.writeSubmit(w, res)
+	s.writeSubmit(w, r, res)
 }
 
 func parseWait(q url.Values) (bool, error) {
@@ -155,13 +156,38 @@ func (s *Server) applyWait(r *http.Request, res *TxResult, wr WaitResult) {
 // writeSubmit answers 200 if any transaction was accepted. If none was,
 // the top-level error is the rejections' error when they share a code, else
 // "rejected"; the status is the one their codes share, else 400.
-func (s *Server) writeSubmit(w http.ResponseWriter, res []TxResult) {
+// writeSubmit answers with the results: in CBOR when the client accepts it
+// and some transaction was accepted (a batch's receipts are a large answer,
+// and CBOR costs both sides far less than JSON), else in JSON.
+func (s *Server) writeSubmit(w http.ResponseWriter, r *http.Request, res []TxResult) {
 	resp := SubmitResponse{Results: res}
 	status := http.StatusOK
 	if allRejected(res) {
 		resp.Error, status = summarize(res)
 	}
+	if status == http.StatusOK && acceptsCBOR(r) {
+		s.writeCBOR(w, r, resp)
+		return
+	}
 	s.writeJSON(w, status, resp)
+}
+
+// acceptsCBOR reports whether the request's Accept header names CBOR.
+func acceptsCBOR(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), MediaCBOR)
+}
+
+func (s *Server) writeCBOR(w http.ResponseWriter, r *http.Request, v any) {
+	data, err := ledger.Marshal(v)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", MediaCBOR)
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(data); err != nil {
+		s.log.Debug("write response", "err", err)
+	}
 }
 
 func allRejected(res []TxResult) bool {

@@ -205,10 +205,19 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		_ = json.Unmarshal(data, out)
 		return decodeError(resp.StatusCode, data)
 	}
-	if err := json.Unmarshal(data, out); err != nil {
+	if err := decodeBody(resp.Header.Get("Content-Type"), data, out); err != nil {
 		return fmt.Errorf("client: %s %s: decode response: %w", method, path, err)
 	}
 	return nil
+}
+
+// decodeBody decodes a successful answer: CBOR when the server chose it
+// (submissions), else JSON.
+func decodeBody(contentType string, data []byte, out any) error {
+	if strings.HasPrefix(contentType, api.MediaCBOR) {
+		return ledger.Unmarshal(data, out)
+	}
+	return json.Unmarshal(data, out)
 }
 
 func (c *Client) newRequest(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
@@ -223,6 +232,7 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body []byt
 	req.Header.Set("Accept", api.MediaJSON)
 	if body != nil {
 		req.Header.Set("Content-Type", api.MediaCBOR)
+		req.Header.Set("Accept", api.MediaCBOR+", "+api.MediaJSON)
 	}
 	return req, nil
 }

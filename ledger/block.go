@@ -41,9 +41,11 @@ type Block struct {
 }
 
 // Seal computes the header's roots from the body. Call it after filling in
-// the body and before hashing the header.
+// the body and before hashing the header. The tx root is taken from the
+// receipts' tx ids (the producer computed them when it verified each
+// signature); CheckRoots checks them against the transactions.
 func (b *Block) Seal() {
-	b.Header.TxRoot = TxRoot(b.Txs)
+	b.Header.TxRoot = receiptTxRoot(b.Receipts)
 	b.Header.ResultRoot = sha256.Sum256(mustMarshal(struct {
 		_        struct{} `cbor:",toarray"`
 		Receipts []Receipt
@@ -63,15 +65,32 @@ func TxRoot(txs []Tx) Hash {
 	return out
 }
 
-// CheckRoots reports whether the header's roots match the body.
-func (b *Block) CheckRoots() error {
-	want := *b
-	want.Seal()
-	if want.Header.TxRoot != b.Header.TxRoot || want.Header.ResultRoot != b.Header.ResultRoot {
-		return fmt.Errorf("%w: block %d roots do not match its body", ErrBadEncoding, b.Header.Height)
+// receiptTxRoot is TxRoot computed from the receipts' tx ids.
+func receiptTxRoot(rs []Receipt) Hash {
+	h := sha256.New()
+	for i := range rs {
+		h.Write(rs[i].TxID[:])
 	}
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// CheckRoots reports whether the header's roots match the body and each
+// receipt names its transaction.
+func (b *Block) CheckRoots() error {
 	if len(b.Receipts) != len(b.Txs) {
 		return fmt.Errorf("%w: block %d has %d txs and %d receipts", ErrBadEncoding, b.Header.Height, len(b.Txs), len(b.Receipts))
+	}
+	for i := range b.Txs {
+		if b.Txs[i].ID() != b.Receipts[i].TxID {
+			return fmt.Errorf("%w: block %d receipt %d is not for tx %d", ErrBadEncoding, b.Header.Height, i, i)
+		}
+	}
+	want := *b
+	want.Seal()
+	if TxRoot(b.Txs) != b.Header.TxRoot || want.Header.ResultRoot != b.Header.ResultRoot {
+		return fmt.Errorf("%w: block %d roots do not match its body", ErrBadEncoding, b.Header.Height)
 	}
 	return nil
 }

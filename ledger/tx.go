@@ -105,11 +105,8 @@ const signingTag = "dualchain/tx/v1\x00"
 // SigningBytes returns the bytes the sender signs: a domain tag and the
 // canonical encoding of every field but the signature, chain id first.
 func (tx *Tx) SigningBytes() []byte {
-	body := mustMarshal(txBody{
-		ChainID: tx.ChainID, Chain: tx.Chain, Nonce: tx.Nonce, From: tx.From,
-		Contract: tx.Contract, Function: tx.Function, Args: tx.Args, GasLimit: tx.GasLimit,
-	})
-	return append([]byte(signingTag), body...)
+	b := make([]byte, 0, len(signingTag)+tx.encodedBodySize())
+	return tx.appendBody(append(b, signingTag...), 8)
 }
 
 // ID returns the transaction id: SHA-256 of the signing bytes.
@@ -139,7 +136,14 @@ func (tx *Tx) Validate() error {
 }
 
 // Encode returns the canonical CBOR encoding of the signed transaction.
-func (tx *Tx) Encode() []byte { return mustMarshal(tx) }
+func (tx *Tx) Encode() []byte {
+	b := tx.appendBody(make([]byte, 0, tx.encodedBodySize()+66), 9)
+	return appendBytes(b, tx.Sig[:])
+}
+
+// MarshalCBOR makes every encoder of a Tx (alone, or inside a block or a
+// batch) use Encode.
+func (tx Tx) MarshalCBOR() ([]byte, error) { return tx.Encode(), nil }
 
 // DecodeTx decodes and validates one transaction.
 func DecodeTx(b []byte) (*Tx, error) {
