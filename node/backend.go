@@ -106,7 +106,7 @@ func (n *Node) senders(ctx context.Context, txs []*ledger.Tx, todo []bool) (map[
 	}
 	values, err := n.store.Get(ctx, keys)
 	if err != nil {
-		return nil, fmt.Errorf("node: read senders: %w", err)
+		return nil, n.storeErr(fmt.Errorf("node: read senders: %w", err))
 	}
 	for i, a := range order {
 		nonce, _ := ledger.DecodeUint64(values[2*i])
@@ -166,7 +166,7 @@ func (b backend) Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, erro
 	if errors.Is(err, hotchain.ErrNotFound) {
 		return nil, detail(ErrNotFound, "transaction %s", id)
 	}
-	return rec, err
+	return rec, b.n.storeErr(err)
 }
 
 // Block returns the hot block at height.
@@ -175,14 +175,14 @@ func (b backend) Block(ctx context.Context, height uint64) (*ledger.Block, error
 	if errors.Is(err, hotchain.ErrNotFound) {
 		return nil, detail(ErrNotFound, "block %d (head is %d)", height, b.n.chain.Head().Height)
 	}
-	return blk, err
+	return blk, b.n.storeErr(err)
 }
 
 // Account returns an account's hot balance and next nonce.
 func (b backend) Account(ctx context.Context, addr ledger.Address) (ledger.Account, error) {
 	values, err := b.n.store.Get(ctx, [][]byte{ledger.NonceKey(addr), token.BalanceKey(addr)})
 	if err != nil {
-		return ledger.Account{}, err
+		return ledger.Account{}, b.n.storeErr(err)
 	}
 	nonce, _ := ledger.DecodeUint64(values[0])
 	bal, _ := ledger.DecodeUint64(values[1])
@@ -197,4 +197,17 @@ func (b backend) Status(ctx context.Context) (api.Status, error) {
 		Commitment: h.Commitment.Digest(), AppliedIndex: h.Index, Store: b.n.store.Kind(),
 		Mempool: b.n.pool.len(), Leader: true, Version: Version,
 	}, nil
+}
+
+// storeErr turns a wiped store into ErrRebuilding and asks the producer,
+// the store's only writer, to rebuild it.
+func (n *Node) storeErr(err error) error {
+	if !errors.Is(err, hotchain.ErrWiped) {
+		return err
+	}
+	select {
+	case n.wiped <- struct{}{}:
+	default:
+	}
+	return ErrRebuilding
 }

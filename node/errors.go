@@ -31,6 +31,7 @@ var (
 	ErrNotFound          = coded("not_found", "not found")
 	ErrUnknownTx         = coded("unknown_tx", "transaction is neither pending nor committed")
 	ErrStopped           = coded("unavailable", "node is stopping")
+	ErrRebuilding        = coded("unavailable", "the node's store lost its state and is being rebuilt from the block log; retry shortly")
 	ErrBlockFailed       = coded("block_failed", "the block holding the transaction failed to commit; resubmit")
 )
 

@@ -26,15 +26,15 @@ type sender struct {
 // bounded, deduplicates by id, and accepts nonces up to a window past the
 // sender's next nonce so one sender can pipeline.
 type mempool struct {
-	mu       sync.Mutex
-	limit    int
-	window   uint64
-	size     int
-	byID     map[ledger.Hash]bool // pending or taken
-	senders  map[ledger.Address]*sender
-	ready    []*ledger.Address // senders whose next nonce is present, FIFO
-	notify   chan struct{}     // signalled when txs become ready
-	epoch    uint64            // counts calls to done: committed state moved
+	mu      sync.Mutex
+	limit   int
+	window  uint64
+	size    int
+	byID    map[ledger.Hash]bool // pending or taken
+	senders map[ledger.Address]*sender
+	ready   []*ledger.Address // senders whose next nonce is present, FIFO
+	notify  chan struct{}     // signalled when txs become ready
+	epoch   uint64            // counts calls to done: committed state moved
 }
 
 // errStaleState means the committed state an admission read may be older

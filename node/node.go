@@ -36,6 +36,7 @@ type Node struct {
 	pool    *mempool
 	tracker *tracker
 	metrics *metrics
+	wiped   chan struct{} // a reader saw the store wiped: the producer rebuilds it
 
 	listener net.Listener
 	server   *http.Server
@@ -58,6 +59,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n := &Node{
 		cfg: cfg, logger: cfg.Logger.With("component", "node"), clock: clockwork.NewRealClock(),
 		chainID: gen.ChainID, pool: newMempool(cfg.MempoolSize, cfg.NonceWindow), tracker: newTracker(),
+		wiped: make(chan struct{}, 1),
 	}
 	if err := n.openStorage(ctx, genesisState(gen)); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/dualchain/dualchain/api"
@@ -38,6 +39,11 @@ func (n *Node) waitForBlock(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-n.wiped:
+		if err := n.rebuildStore(ctx); err != nil {
+			n.logger.Error("rebuild failed; will retry on the next error", "err", err)
+		}
+		return nil
 	case <-n.pool.notify:
 	}
 	timer := n.clock.NewTimer(n.cfg.BlockInterval)
@@ -62,6 +68,13 @@ func (n *Node) makeBlock(ctx context.Context, txs []pendingTx) error {
 	start := time.Now()
 	keys := blockKeys(txs)
 	values, err := n.store.Get(ctx, keys)
+	if errors.Is(err, hotchain.ErrWiped) {
+		// The store lost its state under us: rebuild it from genesis and the
+		// log before executing anything on it.
+		if err = n.rebuildStore(ctx); err == nil {
+			values, err = n.store.Get(ctx, keys)
+		}
+	}
 	if err != nil {
 		n.logger.Error("read state for block failed; dropping its transactions", "txs", len(txs), "err", err)
 		n.failTaken(txs)
@@ -78,6 +91,16 @@ func (n *Node) makeBlock(ctx context.Context, txs []pendingTx) error {
 	n.finishDropped(n.pool.done(txs, ex.nonces))
 	n.metrics.observeBlock(ex.block, time.Since(start))
 	return nil
+}
+
+// rebuildStore rebuilds a wiped store from genesis and the whole log.
+func (n *Node) rebuildStore(ctx context.Context) error {
+	last, err := n.log.LastIndex()
+	if err != nil {
+		return err
+	}
+	n.logger.Warn("store lost its state; rebuilding from genesis and the block log", "entries", last)
+	return n.chain.rebuild(ctx, last)
 }
 
 // commit appends the block to the log and applies it.
@@ -132,4 +155,3 @@ func (n *Node) finishDropped(drops []pendingTxErr) {
 	}
 	n.tracker.finish(ids, results)
 }
-
