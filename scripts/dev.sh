@@ -29,7 +29,8 @@ dev node: http://$http  data: $data  faucet key: $data/faucet.key
 In another shell:
   export DUALCHAIN_NODE=http://$http
   bin/dualchain keys new --out alice.key
-  bin/dualchain transfer --key $data/faucet.key --to \$(bin/dualchain keys show alice.key --json | jq -r .address) --amount 1000 --wait
+  bin/dualchain transfer --key $data/faucet.key --to alice.key --amount 1000 --wait
+  bin/dualchain balance alice.key
 Stop with Ctrl-C.
 MSG
 bin/dualchain node --dev --data "$data" --http "$http" "${store_args[@]}" &

@@ -320,3 +320,14 @@ func TestEveryCommandHasExample(t *testing.T) {
 		t.Errorf("walked %d commands, want at least 10", count)
 	}
 }
+
+func TestAccountsByKeyFile(t *testing.T) {
+	n := newTestNode(t, true, api.TestConfig())
+	bobFile := filepath.Join(n.dir, "bob.key")
+	if err := ledger.WriteKeyFile(bobFile, bob); err != nil {
+		t.Fatal(err)
+	}
+	n.run(t, "transfer", "--key", n.faucetKey, "--to", bobFile, "--amount", "7", "--wait").ok(t)
+	wantLines(t, n.run(t, "balance", bobFile).ok(t).stdout, "address "+bob.Address.String(), "balance 7")
+	n.run(t, "balance", filepath.Join(n.dir, "nobody.key")).fails(t, 1, "bad_address")
+}

@@ -10,12 +10,12 @@ import (
 
 func (a *app) balanceCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "balance ADDR",
+		Use:     "balance ADDR|KEYFILE",
 		Short:   "Show an account's hot-chain balance and next nonce",
-		Example: "  dualchain balance dc3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29\n  dualchain balance $(dualchain keys show alice.key --json | jq -r .address) --json",
+		Example: "  dualchain balance dc3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29\n  dualchain balance alice.key --json",
 		Args:    exactArgs(1, "one address"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			addr, err := ledger.ParseAddress(args[0])
+			addr, err := parseAccount(args[0])
 			if err != nil {
 				return err
 			}

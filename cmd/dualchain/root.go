@@ -45,7 +45,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Short: "dualchain: a hot/cold dual-chain node and its command-line client",
 		Example: `  dualchain node --data ./data --http 127.0.0.1:8545 --dev
   dualchain keys new --out alice.key
-  dualchain transfer --key ./data/faucet.key --to $(dualchain keys show alice.key --json | jq -r .address) --amount 100 --wait
+  dualchain transfer --key ./data/faucet.key --to alice.key --amount 100 --wait
   dualchain status --json`,
 		Args:          noArgs,
 		SilenceErrors: true,

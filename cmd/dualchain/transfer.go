@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"github.com/dualchain/dualchain/api"
 	"github.com/dualchain/dualchain/client"
@@ -19,13 +21,14 @@ type transferOpts struct {
 func (a *app) transferCmd() *cobra.Command {
 	var o transferOpts
 	cmd := &cobra.Command{
-		Use:   "transfer --key FILE --to ADDR --amount N",
+		Use:   "transfer --key FILE --to ADDR|KEYFILE --amount N",
 		Short: "Send tokens from the key's account to another",
 		Long: "Sign a base-token transfer with the key in FILE and submit it to the node.\n" +
 			"The nonce is the account's next nonce on the node unless --nonce is given.\n" +
 			"With --wait, wait for the block that commits it and show the receipt.",
-		Example: "  dualchain transfer --key alice.key --to dc3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29 --amount 25 --wait",
-		Args:    noArgs,
+		Example: "  dualchain transfer --key alice.key --to dc3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29 --amount 25 --wait\n" +
+			"  dualchain transfer --key ./data/faucet.key --to bob.key --amount 1000 --wait",
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.nonceSet = cmd.Flags().Changed("nonce")
 			return a.transfer(cmd, o)
@@ -33,7 +36,7 @@ func (a *app) transferCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.key, "key", "", "key file of the sender")
-	f.StringVar(&o.to, "to", "", "address of the recipient")
+	f.StringVar(&o.to, "to", "", "the recipient: an address, or a key file whose address to use")
 	f.Uint64Var(&o.amount, "amount", 0, "tokens to send (a positive integer)")
 	f.StringVar(&o.chain, "chain", "hot", "chain to transfer on: hot (cold is not yet supported)")
 	f.BoolVar(&o.wait, "wait", false, "wait until the transfer is committed")
@@ -61,7 +64,7 @@ func (a *app) transfer(cmd *cobra.Command, o transferOpts) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	to, err := ledger.ParseAddress(o.to)
+	to, err := parseAccount(o.to)
 	if err != nil {
 		return err
 	}
@@ -130,4 +133,21 @@ func (a *app) report(r api.TxResult, wait bool) error {
 		return failf("pending", "transfer %s is not committed yet; check later with 'dualchain tx %s'", r.ID, r.ID)
 	}
 	return nil
+}
+
+// parseAccount reads an address, or the address of a key file: users
+// name their own accounts by key file more easily than by 66 characters.
+func parseAccount(s string) (ledger.Address, error) {
+	addr, err := ledger.ParseAddress(s)
+	if err == nil {
+		return addr, nil
+	}
+	if _, statErr := os.Stat(s); statErr != nil {
+		return addr, fmt.Errorf("%q is neither an address nor a key file: %w", s, err)
+	}
+	k, kerr := loadKey(s)
+	if kerr != nil {
+		return addr, kerr
+	}
+	return k.Address, nil
 }
