@@ -11,12 +11,17 @@ import (
 type Backend interface {
 	// Submit checks and admits transactions to the mempool. It returns each
 	// transaction's id and error: nil when it was admitted or is already
-	// pending (a retry of the same transaction is not an error).
+	// pending (a retry of the same transaction is not an error). A refusal
+	// carries a code (Coder); the one uncoded error shown to the client is
+	// ledger.VerifyBatch's, wrapping ledger.ErrBadSignature. Any other
+	// uncoded error is internal, even one wrapping a ledger sentinel.
 	Submit(ctx context.Context, txs []*ledger.Tx) ([]ledger.Hash, []error)
 
 	// Wait blocks until each transaction is committed or dropped, or ctx
 	// ends. For each id it returns the included record, or the reason it will
-	// never be included, or (nil, nil) if neither is known yet when ctx ends.
+	// never be included (a coded error), or (nil, nil) if neither is known
+	// yet when ctx ends. An uncoded error means the backend could not tell:
+	// the transaction is reported as still pending and the error logged.
 	Wait(ctx context.Context, ids []ledger.Hash) []WaitResult
 
 	// Tx returns an included transaction; an error with code "not_found" if
@@ -55,7 +60,9 @@ type Status struct {
 
 // Coder is implemented by errors that carry a stable code for clients, such
 // as "mempool_full" or "nonce_too_low". The server maps codes to HTTP
-// statuses; an error without a code is an internal error.
+// statuses; a backend error without a code is an internal error (but for
+// Submit's bad signatures), whatever it wraps: a ledger.ErrBadEncoding from
+// a corrupt record is the node's fault, not the client's.
 type Coder interface {
 	error
 	Code() string

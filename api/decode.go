@@ -55,48 +55,126 @@ func checkBatch(n uint64, maxBatch int) error {
 	return nil
 }
 
+// decodeJSON decodes a TxJSON object or {"txs":[...]}, told apart by the
+// object's first key. A batch is streamed (see decodeJSONBatch); a single
+// tx is at most the body, so it is decoded whole.
 func decodeJSON(body []byte, maxBatch int) ([]*ledger.Tx, error) {
-	batch, err := isJSONBatch(body)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	batch, err := startsJSONBatch(dec)
 	if err != nil {
 		return nil, err
 	}
-	if !batch {
-		var t TxJSON
-		if err := strictJSON(body, &t); err != nil {
-			return nil, err
-		}
-		return fromJSON([]TxJSON{t}, maxBatch)
+	if batch {
+		return decodeJSONBatch(dec, maxBatch)
 	}
-	var req SubmitRequest
-	if err := strictJSON(body, &req); err != nil {
+	var t TxJSON
+	if err := strictJSON(body, &t); err != nil {
 		return nil, err
 	}
-	return fromJSON(req.Txs, maxBatch)
+	if err := checkBatch(1, maxBatch); err != nil {
+		return nil, err
+	}
+	tx, err := t.Tx()
+	if err != nil {
+		return nil, badEncoding("tx 0: %v", err)
+	}
+	return []*ledger.Tx{tx}, nil
 }
 
-// isJSONBatch reports whether body is an object whose first key is "txs".
-func isJSONBatch(body []byte) (bool, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
+func malformedJSON(err error) error { return badEncoding("malformed JSON: %v", err) }
+
+// unknownField is the error for a key that is not a field, worded as
+// encoding/json's.
+func unknownField(key string) error {
+	return badEncoding("malformed JSON: json: unknown field %q", key)
+}
+
+// startsJSONBatch reads an object's opening brace and, if its first key is
+// "txs", that key too; it reports whether it did.
+func startsJSONBatch(dec *json.Decoder) (bool, error) {
 	tok, err := dec.Token()
 	if err != nil {
-		return false, badEncoding("malformed JSON: %v", err)
+		return false, malformedJSON(err)
 	}
 	if tok != json.Delim('{') {
 		return false, badEncoding("malformed JSON: want an object, got %v", tok)
 	}
+	if !dec.More() {
+		return false, nil
+	}
 	tok, err = dec.Token()
 	if err != nil {
-		return false, badEncoding("malformed JSON: %v", err)
+		return false, malformedJSON(err)
 	}
 	return tok == "txs", nil
 }
 
-// strictJSON decodes exactly one JSON value with no unknown fields.
-func strictJSON(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badEncoding("malformed JSON: %v", err)
+// decodeJSONBatch decodes the rest of {"txs":[...]} after the "txs" key:
+// the array one tx at a time, failing as soon as it holds more than
+// maxBatch (a body of millions of {} must not become millions of TxJSON
+// first), then the closing brace and the end of the body.
+func decodeJSONBatch(dec *json.Decoder, maxBatch int) ([]*ledger.Tx, error) {
+	txs, err := decodeJSONTxs(dec, maxBatch)
+	if err != nil {
+		return nil, err
+	}
+	if err := endJSONBatch(dec); err != nil {
+		return nil, err
+	}
+	if err := checkBatch(uint64(len(txs)), maxBatch); err != nil {
+		return nil, err
+	}
+	return txs, nil
+}
+
+// decodeJSONTxs decodes the value of "txs": an array of TxJSON, or null.
+func decodeJSONTxs(dec *json.Decoder, maxBatch int) ([]*ledger.Tx, error) {
+	tok, err := dec.Token()
+	switch {
+	case err != nil:
+		return nil, malformedJSON(err)
+	case tok == nil:
+		return nil, nil // "txs":null, an empty batch
+	case tok != json.Delim('['):
+		return nil, badEncoding("malformed JSON: txs: want an array, got %v", tok)
+	}
+	var txs []*ledger.Tx
+	for dec.More() {
+		if len(txs) == maxBatch {
+			return nil, errorf(CodeBatchTooLarge, fmt.Sprintf("batch of more than %d transactions, the limit", maxBatch), nil)
+		}
+		var t TxJSON // fresh: decoding into a used one would keep its fields
+		if err := dec.Decode(&t); err != nil {
+			return nil, badEncoding("malformed JSON: tx %d: %v", len(txs), err)
+		}
+		tx, err := t.Tx()
+		if err != nil {
+			return nil, badEncoding("tx %d: %v", len(txs), err)
+		}
+		txs = append(txs, tx)
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') {
+		return nil, badEncoding("malformed JSON: txs: unterminated array")
+	}
+	return txs, nil
+}
+
+// endJSONBatch reads what must follow the txs array: the object's closing
+// brace (any other key is an unknown field) and the end of the body.
+func endJSONBatch(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return malformedJSON(err)
+	}
+	if key, ok := tok.(string); ok {
+		if key == "txs" {
+			return badEncoding("malformed JSON: duplicate field %q", key)
+		}
+		return unknownField(key)
+	}
+	if tok != json.Delim('}') {
+		return badEncoding("malformed JSON: want the end of the object, got %v", tok)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return badEncoding("malformed JSON: trailing data after the request")
@@ -104,19 +182,17 @@ func strictJSON(body []byte, v any) error {
 	return nil
 }
 
-func fromJSON(in []TxJSON, maxBatch int) ([]*ledger.Tx, error) {
-	if err := checkBatch(uint64(len(in)), maxBatch); err != nil {
-		return nil, err
+// strictJSON decodes exactly one JSON value with no unknown fields.
+func strictJSON(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return malformedJSON(err)
 	}
-	txs := make([]*ledger.Tx, len(in))
-	for i := range in {
-		tx, err := in[i].Tx()
-		if err != nil {
-			return nil, badEncoding("tx %d: %v", i, err)
-		}
-		txs[i] = tx
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badEncoding("malformed JSON: trailing data after the request")
 	}
-	return txs, nil
+	return nil
 }
 
 func decodeCBOR(body []byte, maxBatch int) ([]*ledger.Tx, error) {

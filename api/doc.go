@@ -8,7 +8,7 @@
 //	POST /v1/transactions          one tx or a batch; JSON or CBOR; ?wait=commit
 //	GET  /v1/transactions/{id}     a committed tx with its receipt (TxView)
 //	GET  /v1/blocks/{height}       one hot block (BlockView); ?writes=true adds the write set
-//	GET  /v1/blocks/latest         the head block
+//	GET  /v1/blocks/latest         the head block (genesis on a fresh chain, if served)
 //	GET  /v1/blocks?from=H&to=H    a bounded range (BlocksPage)
 //	GET  /v1/accounts/{addr}       balance and next nonce
 //	GET  /v1/status                Status
@@ -16,10 +16,15 @@
 //
 // Invariants:
 //   - Every error a client sees is JSON {"error":{"code":...,"message":...}}
-//     with a code from the table in errors.go. Errors without a code are
-//     logged and shown as "internal", never with their text.
+//     with a code from the table in errors.go. Errors in the request itself
+//     get their code where they are found (requestError); a backend error
+//     without a code is logged and shown as "internal", never with its
+//     text. A request logs at most one line for its errors, however many
+//     transactions failed.
 //   - Request bodies are bounded (Config.MaxBodyBytes, Config.MaxBatch) and
-//     decoded strictly: unknown fields and trailing data are errors.
+//     decoded strictly: unknown fields and trailing data are errors. No
+//     more than MaxBatch transactions are decoded from one body, and no
+//     more than 64 KiB is allocated for a body before it arrives.
 //   - No panic reaches a client: a handler that panics answers 500 internal.
 //
 // A submission's HTTP status: 200 when at least one transaction was

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/dualchain/dualchain/ledger"
@@ -26,7 +27,13 @@ const (
 	CodeTimeout          = "timeout"
 	CodeInternal         = "internal"
 	CodeRejected         = "rejected" // every tx of a submission, for different reasons
+	CodeCanceled         = "canceled" // the client went away; nobody reads the answer
 )
+
+// StatusClientClosedRequest is the status logged and counted for a request
+// whose client went away before the answer (nginx's 499). No client sees
+// it; it keeps disconnects apart from the server's own faults in metrics.
+const StatusClientClosedRequest = 499
 
 // codeStatus is the one table from error codes to HTTP statuses: the
 // server's own codes and the node's (node/errors.go). A code not listed
@@ -60,10 +67,13 @@ var codeStatus = map[string]int{
 	"block_failed":       http.StatusServiceUnavailable, // resubmit
 	CodeTimeout:          http.StatusGatewayTimeout,
 	CodeInternal:         http.StatusInternalServerError,
+	CodeCanceled:         StatusClientClosedRequest,
 }
 
 // sentinelCodes maps ledger's sentinel errors to codes, tested with errors.Is
-// in order.
+// in order. It applies only to errors about the request itself (see
+// requestError): the same sentinel from a backend means its own data is
+// bad, which is an internal error.
 var sentinelCodes = []struct {
 	err  error
 	code string
@@ -74,7 +84,6 @@ var sentinelCodes = []struct {
 	{ledger.ErrBadAddress, CodeBadAddress},
 	{ledger.ErrBadHash, CodeBadHash},
 	{ledger.ErrBadEncoding, CodeBadEncoding},
-	{context.DeadlineExceeded, CodeTimeout},
 }
 
 // ErrorBody is the JSON form of an error: {"code":...,"message":...}.
@@ -112,21 +121,86 @@ func errorf(code, msg string, cause error) error {
 	return &codedError{code: code, msg: msg, err: cause}
 }
 
-// classify returns the code and the client-safe message for err; internal
-// reports an error without a code, whose text must not be shown.
-func classify(err error) (body ErrorBody, internal bool) {
-	var c Coder
-	if errors.As(err, &c) {
-		return ErrorBody{Code: c.Code(), Message: c.Error()}, false
-	}
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return ErrorBody{Code: CodeTooLarge, Message: err.Error()}, false
+// requestError gives an error found in the request itself (a body, a path
+// or query parameter, a transaction that fails Validate) its code: the
+// code's own if it has one, else that of the ledger sentinel it wraps, else
+// bad_request. Its text describes the client's input, so it is shown.
+func requestError(err error) error {
+	if isCoded(err) {
+		return err
 	}
 	for _, s := range sentinelCodes {
 		if errors.Is(err, s.err) {
-			return ErrorBody{Code: s.code, Message: err.Error()}, false
+			return errorf(s.code, err.Error(), err)
 		}
 	}
-	return ErrorBody{Code: CodeInternal, Message: "internal error"}, true
+	return errorf(CodeBadRequest, err.Error(), err)
+}
+
+// submitError classifies one transaction's error from Backend.Submit.
+// Besides coded errors, a backend returns ledger.VerifyBatch's errors as
+// they are (the node does), and a bad signature is the submitted
+// transaction's fault, not the node's. Every other uncoded error stays
+// internal.
+func submitError(err error) error {
+	if !isCoded(err) && errors.Is(err, ledger.ErrBadSignature) {
+		return errorf(CodeBadSignature, err.Error(), err)
+	}
+	return err
+}
+
+func isCoded(err error) bool {
+	var c Coder
+	return errors.As(err, &c)
+}
+
+// verdict is what the server makes of an error: what the client sees, and
+// how to log it (not at all if logMsg is empty).
+type verdict struct {
+	body   ErrorBody
+	level  slog.Level
+	logMsg string
+}
+
+// classify judges err, which ended (part of) a request whose context is
+// ctx. Only a Coder's code and text are shown; an error without a code is
+// internal, and its text is logged, never shown. Two kinds of uncoded
+// errors are told apart: the client went away (ctx canceled; logged at
+// debug level, as nobody reads the answer) and a backend deadline (504,
+// logged as a warning).
+func classify(ctx context.Context, err error) verdict {
+	var c Coder
+	switch {
+	case errors.As(err, &c):
+		return verdict{body: ErrorBody{Code: c.Code(), Message: c.Error()}}
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return verdict{body: ErrorBody{Code: CodeCanceled, Message: "request canceled"},
+			level: slog.LevelDebug, logMsg: "client went away"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return verdict{body: ErrorBody{Code: CodeTimeout, Message: "the node timed out serving the request"},
+			level: slog.LevelWarn, logMsg: "backend timed out"}
+	}
+	return verdict{body: ErrorBody{Code: CodeInternal, Message: "internal error"},
+		level: slog.LevelError, logMsg: "internal error"}
+}
+
+// errLog gathers the errors of one request that need logging, so that a
+// request logs one line however many of its transactions failed (a
+// 10,000-tx batch that meets one backend fault logs it once, with a
+// count): the most severe error, the first of those, and how many there
+// were.
+type errLog struct {
+	first error
+	v     verdict
+	n     int
+}
+
+func (l *errLog) add(v verdict, err error) {
+	if v.logMsg == "" {
+		return
+	}
+	if l.n == 0 || v.level > l.v.level {
+		l.first, l.v = err, v
+	}
+	l.n++
 }

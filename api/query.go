@@ -15,7 +15,7 @@ import (
 func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
 	id, err := ledger.ParseHash(r.PathValue("id"))
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, requestError(err))
 		return
 	}
 	rec, err := s.b.Tx(r.Context(), id)
@@ -33,7 +33,7 @@ func (s *Server) getBlock(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.serveBlock(w, r, h)
+	s.serveBlock(w, r, h, false)
 }
 
 // getLatestBlock serves GET /v1/blocks/latest.
@@ -43,16 +43,24 @@ func (s *Server) getLatestBlock(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.serveBlock(w, r, st.Height)
+	s.serveBlock(w, r, st.Height, true)
 }
 
-func (s *Server) serveBlock(w http.ResponseWriter, r *http.Request, h uint64) {
+// errNoBlockYet answers GET /v1/blocks/latest on a chain still at genesis
+// whose backend keeps no block 0.
+var errNoBlockYet = errorf(CodeNotFound, "no block has been produced yet (the chain is at genesis)", nil)
+
+// serveBlock answers with block h, which is the head if latest.
+func (s *Server) serveBlock(w http.ResponseWriter, r *http.Request, h uint64, latest bool) {
 	writes, err := parseBool(r.URL.Query(), "writes")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	b, err := s.b.Block(r.Context(), h)
+	if latest && h == 0 && hasCode(err, CodeNotFound) {
+		err = errNoBlockYet
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -144,7 +152,7 @@ func (s *Server) blockPage(r *http.Request, from, to uint64) (BlocksPage, error)
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 	addr, err := ledger.ParseAddress(r.PathValue("addr"))
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, requestError(err))
 		return
 	}
 	acct, err := s.b.Account(r.Context(), addr)

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/dualchain/dualchain/api"
@@ -248,4 +249,39 @@ func TestGetBlocksWithoutGenesis(t *testing.T) {
 		t.Errorf("page = %d blocks, want blocks 1 and 2", len(page.Blocks))
 	}
 	wantError(t, get(t, h, "/v1/blocks/0"), 404, "not_found")
+}
+
+// TestGetLatestBlockAtGenesis checks /v1/blocks/latest before any block:
+// the genesis block if the backend serves it, else a 404 that says so.
+func TestGetLatestBlockAtGenesis(t *testing.T) {
+	fresh := apitest.Funded(false, 100, alice)
+	withBlocks, _ := committed(t)
+	tests := []struct {
+		name   string
+		b      api.Backend
+		status int
+		height uint64
+		msg    string
+	}{
+		{"genesis served", fresh, 200, 0, ""},
+		{"genesis not served", noGenesis{apitest.Funded(false, 100, alice)}, 404, 0, "no block has been produced yet"},
+		{"genesis not served, later blocks", noGenesis{withBlocks}, 200, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := get(t, newHandler(t, tt.b), "/v1/blocks/latest")
+			if tt.status != 200 {
+				if e := wantError(t, r, tt.status, "not_found"); !strings.Contains(e.Message, tt.msg) {
+					t.Errorf("message = %q, want it to say %q", e.Message, tt.msg)
+				}
+				return
+			}
+			if r.code != 200 {
+				t.Fatalf("status = %d, want 200 (%s)", r.code, r.body)
+			}
+			if v := decode[api.BlockView](t, r); v.Height != tt.height {
+				t.Errorf("latest height = %d, want %d", v.Height, tt.height)
+			}
+		})
+	}
 }

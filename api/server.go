@@ -107,17 +107,20 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError answers with err's code and message; an error without a code
-// is logged and shown as "internal".
+// is logged and shown as "internal" (see classify).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	body := s.errorBody(r, err)
-	s.writeJSON(w, StatusFor(body.Code), ErrorResponse{Error: body})
+	v := classify(r.Context(), err)
+	var l errLog
+	l.add(v, err)
+	s.logErrors(r, &l)
+	s.writeJSON(w, StatusFor(v.body.Code), ErrorResponse{Error: v.body})
 }
 
-// errorBody classifies err for a client, logging it if it is internal.
-func (s *Server) errorBody(r *http.Request, err error) ErrorBody {
-	body, internal := classify(err)
-	if internal {
-		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+// logErrors logs a request's errors, if any, in one line.
+func (s *Server) logErrors(r *http.Request, l *errLog) {
+	if l.n == 0 {
+		return
 	}
-	return body
+	s.log.Log(r.Context(), l.v.level, l.v.logMsg,
+		"method", r.Method, "path", r.URL.Path, "err", l.first, "count", l.n)
 }

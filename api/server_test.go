@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dualchain/dualchain/api"
@@ -126,47 +127,132 @@ func TestRoutingErrors(t *testing.T) {
 	}
 }
 
-// failing is a Backend whose reads fail with err, or panic if err is nil.
+// logRecorder is a slog.Handler that keeps the records a test's server
+// logs (but the per-request access line) and passes them to t.Log.
+type logRecorder struct {
+	t       *testing.T
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func newLoggedHandler(t *testing.T, b api.Backend, cfg api.Config) (http.Handler, *logRecorder) {
+	rec := &logRecorder{t: t}
+	cfg.Logger = slog.New(rec)
+	return api.New(b, cfg).Handler(), rec
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.t.Logf("%s %s", r.Level, r.Message)
+	if r.Message == "request" {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.records = append(l.records, r.Clone())
+	return nil
+}
+
+// only returns the one record logged, failing the test if there was not
+// exactly one.
+func (l *logRecorder) only(t *testing.T) slog.Record {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.records) != 1 {
+		t.Fatalf("%d log records, want 1: %v", len(l.records), l.records)
+	}
+	return l.records[0]
+}
+
+func (l *logRecorder) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.records)
+}
+
+func attr(r slog.Record, key string) slog.Value {
+	var v slog.Value
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == key {
+			v = a.Value
+		}
+		return true
+	})
+	return v
+}
+
+// failing is a Backend whose reads fail with err, or with the request's
+// context error if err is errFromCtx, or panic if err is nil.
 type failing struct {
 	*apitest.Backend
 	err error
 }
 
+var errFromCtx = errors.New("use ctx.Err()")
+
 func (f failing) Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, error) {
-	if f.err == nil {
+	switch f.err {
+	case nil:
 		panic("backend exploded")
+	case errFromCtx:
+		return nil, fmt.Errorf("redis 10.0.0.7: %w", ctx.Err())
 	}
 	return nil, f.err
 }
 
 func TestErrorMapping(t *testing.T) {
 	const secret = "redis at 10.0.0.7 said NOAUTH"
+	const none = slog.Level(-100) // nothing logged
 	tests := []struct {
-		name   string
-		err    error
-		status int
-		code   string
+		name     string
+		err      error
+		canceled bool // the client went away before the backend answered
+		status   int
+		code     string
+		level    slog.Level
 	}{
-		{"coder not_found", apitest.Errorf("not_found", "no such tx"), 404, "not_found"},
-		{"coder mempool_full", apitest.Errorf("mempool_full", "full"), 503, "mempool_full"},
-		{"coder nonce_too_low", apitest.Errorf("nonce_too_low", "stale"), 409, "nonce_too_low"},
-		{"coder unknown code", apitest.Errorf("frobnicated", "odd"), 400, "frobnicated"},
-		{"wrapped coder", fmt.Errorf("read: %w", apitest.Errorf("not_found", "gone")), 404, "not_found"},
-		{"ledger too large", fmt.Errorf("x: %w", ledger.ErrTooLarge), 413, "too_large"},
-		{"ledger bad signature", fmt.Errorf("x: %w", ledger.ErrBadSignature), 400, "bad_signature"},
-		{"ledger bad encoding", fmt.Errorf("x: %w", ledger.ErrBadEncoding), 400, "bad_encoding"},
-		{"deadline", fmt.Errorf("x: %w", context.DeadlineExceeded), 504, "timeout"},
-		{"internal", errors.New(secret), 500, "internal"},
-		{"panic", nil, 500, "internal"},
+		{"coder not_found", apitest.Errorf("not_found", "no such tx"), false, 404, "not_found", none},
+		{"coder mempool_full", apitest.Errorf("mempool_full", "full"), false, 503, "mempool_full", none},
+		{"coder nonce_too_low", apitest.Errorf("nonce_too_low", "stale"), false, 409, "nonce_too_low", none},
+		{"coder unknown code", apitest.Errorf("frobnicated", "odd"), false, 400, "frobnicated", none},
+		{"wrapped coder", fmt.Errorf("read: %w", apitest.Errorf("not_found", "gone")), false, 404, "not_found", none},
+		{"backend ledger too large", fmt.Errorf("%s: %w", secret, ledger.ErrTooLarge), false, 500, "internal", slog.LevelError},
+		{"backend ledger bad signature", fmt.Errorf("%s: %w", secret, ledger.ErrBadSignature), false, 500, "internal", slog.LevelError},
+		{"backend corrupt record", fmt.Errorf("%s: decode record: %w", secret, ledger.ErrBadEncoding), false, 500, "internal", slog.LevelError},
+		{"backend deadline", fmt.Errorf("%s: %w", secret, context.DeadlineExceeded), false, 504, "timeout", slog.LevelWarn},
+		{"backend canceled itself", fmt.Errorf("%s: %w", secret, context.Canceled), false, 500, "internal", slog.LevelError},
+		{"client went away", errFromCtx, true, api.StatusClientClosedRequest, "canceled", slog.LevelDebug},
+		{"internal", errors.New(secret), false, 500, "internal", slog.LevelError},
+		{"panic", nil, false, 500, "internal", slog.LevelError},
 	}
 	id := strings.Repeat("ab", 32)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHandler(t, failing{apitest.Funded(false, 1), tt.err})
-			r := get(t, h, "/v1/transactions/"+id)
-			e := wantError(t, r, tt.status, tt.code)
-			if tt.code == "internal" && (strings.Contains(e.Message, "redis") || strings.Contains(e.Message, "exploded")) {
-				t.Errorf("internal error leaks its text: %q", e.Message)
+			h, logs := newLoggedHandler(t, failing{apitest.Funded(false, 1), tt.err}, api.TestConfig())
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.canceled {
+				cancel()
+			}
+			defer cancel()
+			req := httptest.NewRequestWithContext(ctx, "GET", "/v1/transactions/"+id, nil)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			e := wantError(t, response{rec.Code, rec.Header(), rec.Body.Bytes()}, tt.status, tt.code)
+			if tt.level != none && (strings.Contains(e.Message, "10.0.0.7") || strings.Contains(e.Message, "exploded") || strings.Contains(e.Message, "ledger")) {
+				t.Errorf("error message leaks the backend's text: %q", e.Message)
+			}
+			if tt.level == none {
+				if n := logs.len(); n != 0 {
+					t.Errorf("%d log records for a coded error, want 0", n)
+				}
+				return
+			}
+			if r := logs.only(t); r.Level != tt.level {
+				t.Errorf("logged %q at %v, want %v", r.Message, r.Level, tt.level)
 			}
 		})
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/dualchain/dualchain/ledger"
 )
@@ -24,11 +23,14 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res := s.admit(r, txs)
+	sub := &submission{s: s, r: r, res: make([]TxResult, len(txs))}
+	sub.admit(txs)
+	s.countSubmitted(sub.res) // at admission: a tx dropped while waiting was still accepted
 	if wait {
-		s.waitCommit(r, res)
+		sub.waitCommit()
 	}
-	s.writeSubmit(w, r, res)
+	s.logErrors(r, &sub.errs)
+	s.writeSubmit(w, r, sub.res)
 }
 
 func parseWait(q url.Values) (bool, error) {
@@ -42,6 +44,11 @@ func parseWait(q url.Values) (bool, error) {
 	}
 }
 
+// maxPrealloc bounds the buffer allocated for a body before any of it
+// arrives: a client announcing a 16 MB body and sending it slowly must not
+// hold 16 MB per connection. Larger bodies grow the buffer as they arrive.
+const maxPrealloc = 64 << 10
+
 // readTxs reads the bounded body and decodes it.
 func (s *Server) readTxs(w http.ResponseWriter, r *http.Request) ([]*ledger.Tx, error) {
 	limit := s.cfg.MaxBodyBytes
@@ -49,7 +56,7 @@ func (s *Server) readTxs(w http.ResponseWriter, r *http.Request) ([]*ledger.Tx, 
 		return nil, tooLarge(limit)
 	}
 	var buf bytes.Buffer
-	buf.Grow(int(max(r.ContentLength, 0)) + bytes.MinRead)
+	buf.Grow(int(min(max(r.ContentLength, 0), maxPrealloc)) + bytes.MinRead)
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
@@ -65,47 +72,55 @@ func tooLarge(limit int64) error {
 	return errorf(CodeTooLarge, fmt.Sprintf("request body larger than %d bytes", limit), ledger.ErrTooLarge)
 }
 
+// submission is one POST /v1/transactions being answered: a result per
+// transaction, and the errors to log once when it is done.
+type submission struct {
+	s    *Server
+	r    *http.Request
+	res  []TxResult
+	errs errLog
+}
+
 // admit validates txs and hands the valid ones to the backend.
-func (s *Server) admit(r *http.Request, txs []*ledger.Tx) []TxResult {
-	res := make([]TxResult, len(txs))
+func (sub *submission) admit(txs []*ledger.Tx) {
 	valid := make([]*ledger.Tx, 0, len(txs))
 	at := make([]int, 0, len(txs))
 	for i, tx := range txs {
 		if err := tx.Validate(); err != nil {
-			res[i] = s.rejected(r, tx.ID(), err)
+			sub.reject(i, tx.ID(), requestError(err))
 			continue
 		}
-		valid = append(valid, tx)
-		at = append(at, i)
+		valid, at = append(valid, tx), append(at, i)
 	}
 	if len(valid) > 0 {
-		s.submitValid(r, valid, at, res)
+		sub.submitValid(valid, at)
 	}
-	s.countSubmitted(res)
-	return res
 }
 
-func (s *Server) submitValid(r *http.Request, txs []*ledger.Tx, at []int, res []TxResult) {
-	ids, errs := s.b.Submit(r.Context(), txs)
+// submitValid submits txs, which are the results at positions at.
+func (sub *submission) submitValid(txs []*ledger.Tx, at []int) {
+	ids, errs := sub.s.b.Submit(sub.r.Context(), txs)
 	if len(ids) != len(txs) || len(errs) != len(txs) {
 		err := fmt.Errorf("api: backend answered %d ids and %d errors for %d txs", len(ids), len(errs), len(txs))
 		for j, i := range at {
-			res[i] = s.rejected(r, txs[j].ID(), err)
+			sub.reject(i, txs[j].ID(), err)
 		}
 		return
 	}
 	for j, i := range at {
 		if errs[j] != nil {
-			res[i] = s.rejected(r, ids[j], errs[j])
+			sub.reject(i, ids[j], submitError(errs[j]))
 		} else {
-			res[i] = TxResult{ID: ids[j], Status: StatusPending}
+			sub.res[i] = TxResult{ID: ids[j], Status: StatusPending}
 		}
 	}
 }
 
-func (s *Server) rejected(r *http.Request, id ledger.Hash, err error) TxResult {
-	body := s.errorBody(r, err)
-	return TxResult{ID: id, Status: StatusRejected, Error: &body}
+// reject makes result i a rejection with err, noting err for the log.
+func (sub *submission) reject(i int, id ledger.Hash, err error) {
+	v := classify(sub.r.Context(), err)
+	sub.errs.add(v, err)
+	sub.res[i] = TxResult{ID: id, Status: StatusRejected, Error: &v.body}
 }
 
 func (s *Server) countSubmitted(res []TxResult) {
@@ -121,60 +136,63 @@ func (s *Server) countSubmitted(res []TxResult) {
 
 // waitCommit waits, at most WaitTimeout, for the pending results to be
 // committed or dropped, and fills in what it learns.
-func (s *Server) waitCommit(r *http.Request, res []TxResult) {
+func (sub *submission) waitCommit() {
 	var ids []ledger.Hash
 	var at []int
-	for i := range res {
-		if res[i].Status == StatusPending {
-			ids, at = append(ids, res[i].ID), append(at, i)
+	for i := range sub.res {
+		if sub.res[i].Status == StatusPending {
+			ids, at = append(ids, sub.res[i].ID), append(at, i)
 		}
 	}
 	if len(ids) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.WaitTimeout)
+	ctx, cancel := context.WithTimeout(sub.r.Context(), sub.s.cfg.WaitTimeout)
 	defer cancel()
-	out := s.b.Wait(ctx, ids)
+	out := sub.s.b.Wait(ctx, ids)
 	for j, i := range at {
 		if j < len(out) {
-			s.applyWait(r, &res[i], out[j])
+			sub.applyWait(ctx, i, out[j])
 		}
 	}
 }
 
-func (s *Server) applyWait(r *http.Request, res *TxResult, wr WaitResult) {
+// applyWait fills in what waiting (under ctx) learned about result i. A
+// coded error says the transaction was dropped. Any other error says only
+// that the backend could not tell: the transaction stays pending, as it
+// may yet commit, and the error is logged unless the wait had ended.
+func (sub *submission) applyWait(ctx context.Context, i int, wr WaitResult) {
+	res := &sub.res[i]
 	switch {
 	case wr.Record != nil:
 		rc := wr.Record.Receipt
 		res.Status, res.Receipt = StatusCommitted, &rc
 		res.Block, res.Index = wr.Record.Height, wr.Record.Index
-	case wr.Err != nil:
-		*res = s.rejected(r, res.ID, wr.Err)
+	case wr.Err == nil:
+	case isCoded(wr.Err):
+		sub.reject(i, res.ID, wr.Err)
+	case ctx.Err() == nil:
+		sub.errs.add(classify(sub.r.Context(), wr.Err), wr.Err)
 	}
 }
 
-// writeSubmit answers 200 if any transaction was accepted. If none was,
-// the top-level error is the rejections' error when they share a code, else
-// "rejected"; the status is the one their codes share, else 400.
-// writeSubmit answers with the results: in CBOR when the client accepts it
-// and some transaction was accepted (a batch's receipts are a large answer,
-// and CBOR costs both sides far less than JSON), else in JSON.
+// writeSubmit answers with the results. If no transaction was accepted,
+// the top-level error is the rejections' error when they share a code,
+// else "rejected", and the status is the one their codes share, else 400.
+// Otherwise the status is 200, and the body is CBOR when the client
+// prefers it (a batch's receipts are a large answer, and CBOR costs both
+// sides far less than JSON), else JSON.
 func (s *Server) writeSubmit(w http.ResponseWriter, r *http.Request, res []TxResult) {
 	resp := SubmitResponse{Results: res}
 	status := http.StatusOK
 	if allRejected(res) {
 		resp.Error, status = summarize(res)
 	}
-	if status == http.StatusOK && acceptsCBOR(r) {
+	if status == http.StatusOK && prefersCBOR(r.Header.Get("Accept")) {
 		s.writeCBOR(w, r, resp)
 		return
 	}
 	s.writeJSON(w, status, resp)
-}
-
-// acceptsCBOR reports whether the request's Accept header names CBOR.
-func acceptsCBOR(r *http.Request) bool {
-	return strings.Contains(r.Header.Get("Accept"), MediaCBOR)
 }
 
 func (s *Server) writeCBOR(w http.ResponseWriter, r *http.Request, v any) {

@@ -1,10 +1,15 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -304,4 +309,185 @@ func TestSubmitBadWait(t *testing.T) {
 	h := newHandler(t, apitest.Funded(false, 100, alice))
 	r := do(t, h, "POST", "/v1/transactions?wait=forever", api.MediaCBOR, apitest.Transfer(alice, 0, bob.Address, 1).Encode())
 	wantError(t, r, 400, "bad_request")
+}
+
+// brokenSubmit is a Backend whose Submit fails every tx with err, or
+// answers one id too few if err is nil.
+type brokenSubmit struct {
+	*apitest.Backend
+	err error
+}
+
+func (b brokenSubmit) Submit(_ context.Context, txs []*ledger.Tx) ([]ledger.Hash, []error) {
+	ids, errs := make([]ledger.Hash, len(txs)), make([]error, len(txs))
+	if b.err == nil {
+		return ids[1:], errs[1:]
+	}
+	for i := range errs {
+		ids[i], errs[i] = txs[i].ID(), b.err
+	}
+	return ids, errs
+}
+
+// TestSubmitLogsOnce checks that a batch whose backend fails every tx
+// with an internal error logs it once, with the count, and hides it.
+func TestSubmitLogsOnce(t *testing.T) {
+	const n = 1000
+	txs := transfers(alice, n)
+	invalid := apitest.Transfer(alice, n, bob.Address, 1)
+	invalid.Function = "" // rejected by the API before the backend: a request error, not logged
+	invalid.Sign(alice.Private)
+	tests := []struct {
+		name   string
+		err    error
+		txs    []*ledger.Tx
+		status int
+		top    string
+		logged int64
+	}{
+		{"internal", errors.New("redis 10.0.0.7: connection refused"), txs, 500, "internal", n},
+		{"corrupt sender record", fmt.Errorf("redis 10.0.0.7: decode account: %w", ledger.ErrBadEncoding), txs, 500, "internal", n},
+		{"wrong answer count", nil, txs, 500, "internal", n},
+		{"with request errors", errors.New("redis 10.0.0.7: connection refused"), append(txs[:n-1:n-1], invalid), 400, "rejected", n - 1},
+	}
+	cfg := api.TestConfig()
+	cfg.MaxBatch, cfg.MaxBodyBytes = n, 1<<20
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, logs := newLoggedHandler(t, brokenSubmit{apitest.Funded(false, 100, alice), tt.err}, cfg)
+			r := do(t, h, "POST", "/v1/transactions", api.MediaCBOR, cborBatch(t, tt.txs...))
+			e := wantError(t, r, tt.status, tt.top)
+			if strings.Contains(string(r.body), "10.0.0.7") {
+				t.Errorf("response leaks the backend's error: %s", e.Message)
+			}
+			rec := logs.only(t)
+			if rec.Level != slog.LevelError || attr(rec, "count").Int64() != tt.logged {
+				t.Errorf("logged %v %q count %v, want one error with count %d", rec.Level, rec.Message, attr(rec, "count"), tt.logged)
+			}
+		})
+	}
+}
+
+// waitFailing is a Backend whose Wait answers err for every tx, after the
+// wait's context ends if late.
+type waitFailing struct {
+	*apitest.Backend
+	err  error
+	late bool
+}
+
+func (b waitFailing) Wait(ctx context.Context, ids []ledger.Hash) []api.WaitResult {
+	if b.late {
+		<-ctx.Done()
+	}
+	out := make([]api.WaitResult, len(ids))
+	for i := range out {
+		out[i].Err = b.err
+	}
+	return out
+}
+
+// TestSubmitWaitErrors checks that an uncoded error from Wait leaves the
+// tx pending (it may still commit) instead of rejecting it.
+func TestSubmitWaitErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		b      waitFailing
+		status int
+		result string
+		logs   int
+	}{
+		{"dropped", waitFailing{err: apitest.Errorf("expired", "dropped")}, 400, api.StatusRejected, 0},
+		{"store fault", waitFailing{err: errors.New("redis 10.0.0.7: broken pipe")}, 200, api.StatusPending, 1},
+		{"corrupt record", waitFailing{err: fmt.Errorf("decode: %w", ledger.ErrBadEncoding)}, 200, api.StatusPending, 1},
+		{"wait ran out", waitFailing{err: context.DeadlineExceeded, late: true}, 200, api.StatusPending, 0},
+	}
+	cfg := api.TestConfig()
+	cfg.WaitTimeout = 20 * time.Millisecond
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.b.Backend = apitest.Funded(false, 100, alice)
+			h, logs := newLoggedHandler(t, tt.b, cfg)
+			r := do(t, h, "POST", "/v1/transactions?wait=commit", api.MediaCBOR, apitest.Transfer(alice, 0, bob.Address, 1).Encode())
+			if r.code != tt.status {
+				t.Errorf("status = %d, want %d (%s)", r.code, tt.status, r.body)
+			}
+			if res := decode[api.SubmitResponse](t, r).Results[0]; res.Status != tt.result {
+				t.Errorf("result = %+v, want %s", res, tt.result)
+			}
+			if n := logs.len(); n != tt.logs {
+				t.Errorf("%d log records, want %d", n, tt.logs)
+			}
+		})
+	}
+}
+
+// TestSubmitPreallocation checks that a body announced as huge but slow
+// to arrive does not cost its announced size up front.
+func TestSubmitPreallocation(t *testing.T) {
+	cfg := api.TestConfig()
+	cfg.MaxBodyBytes = 64 << 20
+	h := api.New(apitest.Funded(false, 100, alice), cfg).Handler()
+	body := apitest.Transfer(alice, 0, bob.Address, 1).Encode()
+	tests := []struct {
+		name          string
+		contentLength int64
+	}{
+		{"announced exactly", int64(len(body))},
+		{"announced at the limit", cfg.MaxBodyBytes},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", "/v1/transactions", bytes.NewReader(body))
+			req.ContentLength = tt.contentLength
+			req.Header.Set("Content-Type", api.MediaCBOR)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			runtime.ReadMemStats(&after)
+			if n := after.TotalAlloc - before.TotalAlloc; n > 2<<20 {
+				t.Errorf("request announcing %d bytes allocated %d bytes, want < 2 MB", tt.contentLength, n)
+			}
+		})
+	}
+}
+
+// TestSubmitAccept checks which Accept headers get a CBOR answer.
+func TestSubmitAccept(t *testing.T) {
+	tests := []struct {
+		accept string
+		want   string
+	}{
+		{"", api.MediaJSON},
+		{"application/cbor", api.MediaCBOR},
+		{"application/cbor;q=0", api.MediaJSON},
+		{"application/cbor; q=0.0, application/json", api.MediaJSON},
+		{"application/cbor, application/json", api.MediaCBOR},
+		{"application/json, application/cbor;q=0.5", api.MediaJSON},
+		{"application/json;q=0.4, application/cbor;q=0.5", api.MediaCBOR},
+		{"Application/CBOR", api.MediaCBOR},
+		{"*/*", api.MediaJSON},
+		{"application/*", api.MediaJSON},
+		{"application/cbor;q=0.5, */*;q=0.1", api.MediaCBOR},
+		{"application/cbor;q=0.5, application/*;q=0.9", api.MediaJSON},
+		{"application/cbor;q=0.5, application/*;q=0.9, application/json;q=0.1", api.MediaCBOR},
+		{"application/cbor;q=2", api.MediaJSON},
+		{"application/cbor;q=x", api.MediaJSON},
+		{"application/cbor-seq", api.MediaJSON},
+		{"text/plain, application/cbor-x", api.MediaJSON},
+		{",, application/cbor ,", api.MediaCBOR},
+	}
+	for _, tt := range tests {
+		t.Run(tt.accept, func(t *testing.T) {
+			h := newHandler(t, apitest.Funded(false, 100, alice))
+			req := httptest.NewRequest("POST", "/v1/transactions", bytes.NewReader(apitest.Transfer(alice, 0, bob.Address, 1).Encode()))
+			req.Header.Set("Content-Type", api.MediaCBOR)
+			req.Header.Set("Accept", tt.accept)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != 200 || rec.Header().Get("Content-Type") != tt.want {
+				t.Errorf("Accept %q: status %d, Content-Type %q, want 200 %q", tt.accept, rec.Code, rec.Header().Get("Content-Type"), tt.want)
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -57,15 +58,45 @@ const (
 	StatusRejected  = "rejected"  // refused or dropped; see the error
 )
 
-// TxResult is the outcome of submitting one transaction.
+// TxResult is the outcome of submitting one transaction. Block and Index
+// are encoded exactly when Status is committed, index 0 included, in JSON
+// and in CBOR (see MarshalJSON); otherwise they are absent and decode as 0.
 type TxResult struct {
 	ID      ledger.Hash     `json:"id"`
 	Status  string          `json:"status"`
 	Error   *ErrorBody      `json:"error,omitempty"`
 	Receipt *ledger.Receipt `json:"receipt,omitempty"`
-	Block   uint64          `json:"block,omitempty"` // height, once committed
-	Index   uint32          `json:"index,omitempty"` // position in the block
+	Block   uint64          `json:"block"` // height, once committed
+	Index   uint32          `json:"index"` // position in the block, once committed
 }
+
+// txResultWire is TxResult as encoded: Block and Index are pointers so
+// that they are present exactly when the transaction is committed. It has
+// TxResult's fields, in order, with the same names.
+type txResultWire struct {
+	ID      ledger.Hash     `json:"id"`
+	Status  string          `json:"status"`
+	Error   *ErrorBody      `json:"error,omitempty"`
+	Receipt *ledger.Receipt `json:"receipt,omitempty"`
+	Block   *uint64         `json:"block,omitempty"`
+	Index   *uint32         `json:"index,omitempty"`
+}
+
+func (r TxResult) wire() txResultWire {
+	w := txResultWire{ID: r.ID, Status: r.Status, Error: r.Error, Receipt: r.Receipt}
+	if r.Status == StatusCommitted {
+		w.Block, w.Index = &r.Block, &r.Index
+	}
+	return w
+}
+
+// MarshalJSON encodes r with block and index present exactly when it is
+// committed.
+func (r TxResult) MarshalJSON() ([]byte, error) { return json.Marshal(r.wire()) }
+
+// MarshalCBOR is MarshalJSON in CBOR (the struct encoding uses the json
+// names); ledger.Unmarshal decodes it into a TxResult.
+func (r TxResult) MarshalCBOR() ([]byte, error) { return ledger.Marshal(r.wire()) }
 
 // SubmitResponse answers POST /v1/transactions: one result per submitted
 // transaction, in order. Error is set when every transaction was rejected.
@@ -98,11 +129,17 @@ type TxView struct {
 	Events   []ledger.Event  `json:"events"`
 }
 
-// NewTxView flattens a transaction record.
+// NewTxView flattens a transaction record. Its id is the receipt's, which
+// the chain stores: hashing every tx of a block again is the cost of
+// serving it. A receipt without one (zero) falls back to hashing.
 func NewTxView(rec *ledger.TxRecord) TxView {
 	tx, rc := &rec.Tx, &rec.Receipt
+	id := rc.TxID
+	if id == (ledger.Hash{}) {
+		id = tx.ID()
+	}
 	v := TxView{
-		ID: tx.ID(), Block: rec.Height, Index: rec.Index,
+		ID: id, Block: rec.Height, Index: rec.Index,
 		ChainID: tx.ChainID, Chain: tx.Chain, Nonce: tx.Nonce, From: tx.From,
 		Contract: tx.Contract, Function: tx.Function, Input: nonNil(tx.Args),
 		GasLimit: tx.GasLimit, Sig: tx.Sig[:],

@@ -109,7 +109,9 @@ func (c *Client) Block(ctx context.Context, height uint64) (*api.BlockView, erro
 	return c.block(ctx, fmt.Sprintf("/v1/blocks/%d", height))
 }
 
-// LatestBlock returns the head block.
+// LatestBlock returns the head block. On a chain at height 0 that is the
+// genesis block if the node serves it; a node that keeps no block 0 answers
+// an *Error with code "not_found" until the first block is produced.
 func (c *Client) LatestBlock(ctx context.Context) (*api.BlockView, error) {
 	return c.block(ctx, "/v1/blocks/latest")
 }

@@ -225,3 +225,37 @@ func TestKeepAlive(t *testing.T) {
 		t.Errorf("%d connections for 40 sequential requests, want 1", n)
 	}
 }
+
+// noGenesis is a Backend that keeps no block at height 0, as the node.
+type noGenesis struct{ *apitest.Backend }
+
+func (n noGenesis) Block(ctx context.Context, h uint64) (*ledger.Block, error) {
+	if h == 0 {
+		return nil, apitest.Errorf("not_found", "no block 0")
+	}
+	return n.Backend.Block(ctx, h)
+}
+
+func TestLatestBlockAtGenesis(t *testing.T) {
+	tests := []struct {
+		name string
+		b    api.Backend
+		code string // "" for the genesis block
+	}{
+		{"genesis served", apitest.Funded(false, 100, alice), ""},
+		{"genesis not served", noGenesis{apitest.Funded(false, 100, alice)}, "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := serve(t, tt.b)
+			v, err := c.LatestBlock(context.Background())
+			if tt.code != "" {
+				wantError(t, err, tt.code, http.StatusNotFound)
+				return
+			}
+			if err != nil || v.Height != 0 {
+				t.Errorf("LatestBlock = %+v, %v; want the genesis block", v, err)
+			}
+		})
+	}
+}

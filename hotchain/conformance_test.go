@@ -50,6 +50,20 @@ func (s *MemoryStore) dump() map[string]string {
 	return out
 }
 
+// snapshot returns a copy of everything the store holds and a function
+// that puts it back, as a restart from an RDB or AOF file would.
+func (s *MemoryStore) snapshot() (restore func()) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	meta, state, blocks, txs := *s.meta, maps.Clone(s.state), maps.Clone(s.blocks), maps.Clone(s.txs)
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		m := meta
+		s.meta, s.state, s.blocks, s.txs = &m, maps.Clone(state), maps.Clone(blocks), maps.Clone(txs)
+	}
+}
+
 func backends() []backend { return []backend{memoryBackend(), redisBackend()} }
 
 // TestStoreConformance runs the Store contract against every backend.
@@ -67,6 +81,8 @@ func TestStoreConformance(t *testing.T) {
 		{"SkipAtOrBelowIndex", testSkipAtOrBelowIndex},
 		{"NotNext", testNotNext},
 		{"Wiped", testWiped},
+		{"MetaLost", testMetaLost},
+		{"RestoredOlder", testRestoredOlder},
 		{"CommitmentMismatch", testCommitmentMismatch},
 		{"BadUpdate", testBadUpdate},
 		{"ReceiptForAnotherTx", testReceiptForAnotherTx},
@@ -102,6 +118,41 @@ func newFixture(t *testing.T, b backend) fixture {
 		t.Fatalf("Open(genesis) = %v", err)
 	}
 	return f
+}
+
+// loseMeta removes the meta record and nothing else, as a DEL dc:meta, the
+// eviction of that key, or a crash before it was written would.
+func (f fixture) loseMeta(t *testing.T) {
+	t.Helper()
+	switch s := f.s.(type) {
+	case *MemoryStore:
+		s.mu.Lock()
+		s.meta = nil
+		s.mu.Unlock()
+	case *RedisStore:
+		mustDo(t, s.rdb.Del(f.ctx, metaKey))
+	default:
+		t.Fatalf("loseMeta: unknown store %T", f.s)
+	}
+}
+
+// snapshot returns a function that puts the store's storage back to what it
+// holds now, as a restart from an RDB or AOF file written now would. The
+// handle, and the incarnation it opened, stay.
+func (f fixture) snapshot(t *testing.T) (restore func()) {
+	t.Helper()
+	switch s := f.s.(type) {
+	case *MemoryStore:
+		return s.snapshot()
+	case *RedisStore:
+		saved := f.dump()
+		return func() {
+			f.wipe()
+			mustDo(t, s.rdb.MSet(f.ctx, pairs(saved)...))
+		}
+	}
+	t.Fatalf("snapshot: unknown store %T", f.s)
+	return nil
 }
 
 // apply applies u and fails the test unless it was applied.
@@ -175,11 +226,28 @@ func testNotOpen(t *testing.T, f fixture) {
 	if _, err := f.s.Apply(f.ctx, u); !errors.Is(err, ErrNotOpen) {
 		t.Errorf("Apply before Open = %v, want %v", err, ErrNotOpen)
 	}
-	if _, err := f.s.Get(f.ctx, [][]byte{[]byte("k")}); !errors.Is(err, ErrNotOpen) {
-		t.Errorf("Get before Open = %v, want %v", err, ErrNotOpen)
+	assertReadsFail(t, f.ctx, f.s, "before Open", u.Block, ErrNotOpen)
+}
+
+// assertReadsFail checks that every read fails with want: Get of b's
+// first written key, Meta, Block and Tx of b and its first tx, and Scan.
+func assertReadsFail(t *testing.T, ctx context.Context, s Store, when string, b *ledger.Block, want error) {
+	t.Helper()
+	h, id := b.Header.Height, b.Receipts[0].TxID
+	reads := []struct {
+		call string
+		read func() error
+	}{
+		{fmt.Sprintf("Get(%x)", b.Writes[0].Key), func() error { _, err := s.Get(ctx, [][]byte{b.Writes[0].Key}); return err }},
+		{"Meta()", func() error { _, err := s.Meta(ctx); return err }},
+		{fmt.Sprintf("Block(%d)", h), func() error { _, err := s.Block(ctx, h); return err }},
+		{fmt.Sprintf("Tx(%s)", id), func() error { _, err := s.Tx(ctx, id); return err }},
+		{"Scan()", func() error { return s.Scan(ctx, func(k, v []byte) error { return nil }) }},
 	}
-	if _, err := f.s.Meta(f.ctx); !errors.Is(err, ErrNotOpen) {
-		t.Errorf("Meta before Open = %v, want %v", err, ErrNotOpen)
+	for _, r := range reads {
+		if err := r.read(); !errors.Is(err, want) {
+			t.Errorf("%s %s = %v, want %v", r.call, when, err, want)
+		}
 	}
 }
 
@@ -258,7 +326,8 @@ func testNotNext(t *testing.T, f fixture) {
 }
 
 func testWiped(t *testing.T, f fixture) {
-	f.apply(t, f.chain.nextBlock(2))
+	committed := f.chain.nextBlock(2)
+	f.apply(t, committed)
 	old, _ := f.s.Meta(f.ctx)
 	f.wipe()
 	u := f.chain.nextBlock(2)
@@ -268,16 +337,90 @@ func testWiped(t *testing.T, f fixture) {
 	if got := f.dump(); len(got) != 0 {
 		t.Errorf("Apply after wipe wrote %d records, want 0", len(got))
 	}
-	if _, err := f.s.Get(f.ctx, [][]byte{[]byte("k")}); !errors.Is(err, ErrWiped) {
-		t.Errorf("Get after wipe = %v, want %v", err, ErrWiped)
-	}
-	if _, err := f.s.Meta(f.ctx); !errors.Is(err, ErrWiped) {
-		t.Errorf("Meta after wipe = %v, want %v", err, ErrWiped)
-	}
+	// A committed block and tx read ErrWiped, not ErrNotFound.
+	assertReadsFail(t, f.ctx, f.s, "after wipe", committed.Block, ErrWiped)
 	m, err := f.s.Open(f.ctx, f.chain.gen)
 	if err != nil || m.Height != 0 || m.Incarnation == old.Incarnation {
 		t.Errorf("Open after wipe = height %d incarnation %q, %v, want height 0 and a new incarnation", m.Height, m.Incarnation, err)
 	}
+}
+
+// testMetaLost: only the meta record is gone (DEL dc:meta, its eviction, a
+// crash mid-initialization); the rest of the old incarnation is still there.
+// Open must start the new incarnation from exactly the genesis state.
+func testMetaLost(t *testing.T, f fixture) {
+	genesis, genMeta := f.chain.genesis(), f.chain.meta
+	old, _ := f.s.Meta(f.ctx)
+	u := f.chain.nextBlock(6)
+	f.apply(t, u)
+	f.apply(t, f.chain.nextBlock(6))
+	f.loseMeta(t)
+	m, err := f.s.Open(f.ctx, f.chain.gen)
+	if err != nil || !sameChain(m, genMeta) || m.Incarnation == old.Incarnation {
+		t.Fatalf("Open() after the meta was lost = height %d index %d incarnation %q, %v, want height 0 index 0 and a new incarnation",
+			m.Height, m.Index, m.Incarnation, err)
+	}
+	assertState(t, f.ctx, f.s, genesis)
+	if n := len(f.dump()); n != len(genesis)+1 {
+		t.Errorf("records after Open() = %d, want %d (genesis state and meta)", n, len(genesis)+1)
+	}
+	if _, err := f.s.Block(f.ctx, u.Block.Header.Height); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Block(%d) of the old incarnation = %v, want %v", u.Block.Header.Height, err, ErrNotFound)
+	}
+	id := u.Block.Receipts[0].TxID
+	if _, err := f.s.Tx(f.ctx, id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Tx(%s) of the old incarnation = %v, want %v", id, err, ErrNotFound)
+	}
+}
+
+// testRestoredOlder: the store comes back from an older snapshot (Redis
+// restarted from an RDB or AOF file): the same incarnation at an older
+// index. Meta must show the older index; Apply of the block after the newer
+// head must fail with ErrNotNext, writing nothing; the blocks after the
+// older index apply again.
+func testRestoredOlder(t *testing.T, f fixture) {
+	us := make([]*Update, 6)
+	for i := range us {
+		us[i] = f.chain.nextBlock(3)
+	}
+	for _, u := range us[:3] {
+		f.apply(t, u)
+	}
+	older, _ := f.s.Meta(f.ctx)
+	restore := f.snapshot(t)
+	for _, u := range us[3:5] {
+		f.apply(t, u)
+	}
+	if m, err := f.s.Meta(f.ctx); err != nil || m.Index != us[4].Index {
+		t.Fatalf("Meta() before the restore = index %d, %v, want %d", m.Index, err, us[4].Index)
+	}
+	restore()
+	assertRestoredOlder(t, f, older, us[3:])
+}
+
+// assertRestoredOlder checks a store that was at the head of the first two
+// of next and came back at older: Meta, Apply of next[2] (ErrNotNext), the
+// blocks it lost (ErrNotFound: not detected, the node compares Meta with
+// its head), and applying next again.
+func assertRestoredOlder(t *testing.T, f fixture, older Meta, next []*Update) {
+	t.Helper()
+	if m, err := f.s.Meta(f.ctx); err != nil || m != older {
+		t.Fatalf("Meta() after the restore = index %d height %d incarnation %q, %v, want %d %d %q",
+			m.Index, m.Height, m.Incarnation, err, older.Index, older.Height, older.Incarnation)
+	}
+	before := f.dump()
+	if ok, err := f.s.Apply(f.ctx, next[2]); ok || !errors.Is(err, ErrNotNext) {
+		t.Errorf("Apply(index %d) at restored index %d = %v, %v, want false, %v", next[2].Index, older.Index, ok, err, ErrNotNext)
+	}
+	f.unchanged(t, "Apply past the restored head", before)
+	h := next[1].Block.Header.Height
+	if _, err := f.s.Block(f.ctx, h); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Block(%d) after the restore = %v, want %v", h, err, ErrNotFound)
+	}
+	for _, u := range next {
+		f.apply(t, u)
+	}
+	assertState(t, f.ctx, f.s, f.chain.state)
 }
 
 func testCommitmentMismatch(t *testing.T, f fixture) {

@@ -12,15 +12,27 @@
 //     block.
 //   - Apply is idempotent by log index: an update at or below the applied
 //     index changes nothing.
-//   - Apply never writes onto a store that lost its data: every Apply (and
-//     Get and Meta) checks the incarnation Open saw, and fails with ErrWiped.
+//   - Nothing is written to or read from a store that lost its data: Apply
+//     and every read (Get, Meta, Block, Tx, Scan) check the incarnation Open
+//     saw, in the same round trip as their data, and fail with ErrWiped.
+//   - A new incarnation starts from exactly the genesis state: Open on a
+//     store without a meta record first deletes everything else it holds
+//     (in Redis, every key under the dc: prefix).
+//   - RedisStore.Open refuses a server that may evict keys
+//     (ErrEvictingRedis), unless the server does not let it read the policy.
 //   - The stored commitment is the commitment of the stored state; with the
 //     invariants build tag, Apply recomputes it from the values it replaces.
 //   - Absent and empty values are the same state: an empty value deletes its
 //     key, and the commitment counts only non-empty values.
 //
-// DESIGN.md explains the Redis key schema, the atomicity mechanism and the
-// commitment.
+// Not detected: a store restored from an older snapshot (Redis restarted
+// from an RDB or AOF file) keeps its incarnation at an older index. Meta
+// shows the older index and Apply of the next block fails with ErrNotNext,
+// but Block and Tx answer ErrNotFound for what it lost: the node must
+// compare Meta with its own head.
+//
+// DESIGN.md explains the Redis key schema, the atomicity mechanism, the
+// commitment, and what is detected and what is not.
 //
 // Must not import: coldchain, bridge, consensus, node, api, cmd, vm, contracts
 package hotchain

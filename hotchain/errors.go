@@ -4,8 +4,9 @@ import "errors"
 
 // Errors returned by this package; test for them with errors.Is.
 var (
-	// ErrWiped: the store lost the incarnation Open saw (Redis flushed or
-	// restarted empty). Nothing was written; the node must rebuild.
+	// ErrWiped: the store lost the incarnation Open saw (Redis flushed,
+	// restarted empty, or opened anew by another handle). Nothing was
+	// written, and nothing read is returned; the node must rebuild.
 	ErrWiped = errors.New("hotchain: store was wiped")
 	// ErrNotOpen: a call that needs Open came before it.
 	ErrNotOpen = errors.New("hotchain: store not opened")
@@ -25,6 +26,9 @@ var (
 	ErrBadGenesis = errors.New("hotchain: malformed genesis")
 	// ErrCorrupt: a stored record cannot be decoded.
 	ErrCorrupt = errors.New("hotchain: corrupt store record")
+	// ErrEvictingRedis: the Redis server may evict keys under memory
+	// pressure, which would silently drop state. RedisStore.Open refuses it.
+	ErrEvictingRedis = errors.New("hotchain: redis may evict keys; set maxmemory-policy noeviction")
 	// ErrConflict: another writer kept changing the store during an apply,
 	// or Apply ran during a Scan.
 	ErrConflict = errors.New("hotchain: concurrent write")

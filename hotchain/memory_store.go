@@ -32,7 +32,7 @@ func NewMemoryStore() *MemoryStore {
 }
 
 // Wipe drops everything the store holds, as a Redis FLUSHALL or a restart
-// of an empty Redis would: Apply then fails with ErrWiped until Open.
+// of an empty Redis would: every call but Open then fails with ErrWiped.
 func (s *MemoryStore) Wipe() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -66,11 +66,14 @@ func (s *MemoryStore) Open(ctx context.Context, gen *Genesis) (Meta, error) {
 	return *s.meta, nil
 }
 
+// initialize starts a new incarnation from exactly gen's state: like the
+// Redis store, it first drops whatever a store without a meta still holds.
 func (s *MemoryStore) initialize(gen *Genesis, writes []ledger.Write, c Commitment) error {
 	m, err := genesisMeta(gen, c)
 	if err != nil {
 		return err
 	}
+	s.clear()
 	for _, w := range writes {
 		s.state[string(w.Key)] = slices.Clone(w.Value)
 	}
@@ -155,33 +158,48 @@ func (s *MemoryStore) write(u *Update, block []byte, txs [][]byte) {
 	s.meta = &m
 }
 
-// Block implements Store.
+// Block implements Store. Like every read, it checks the incarnation.
 func (s *MemoryStore) Block(ctx context.Context, height uint64) (*ledger.Block, error) {
-	s.mu.RLock()
-	data, ok := s.blocks[height]
-	s.mu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("block %d: %w", height, ErrNotFound)
-	}
-	r, err := decodeBlockRecord(data)
+	r, txs, err := s.blockRecords(height)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("block %d: %w", height, err)
 	}
-	txs := make([][]byte, len(r.Receipts))
-	s.mu.RLock()
-	for i := range r.Receipts {
-		txs[i] = s.txs[r.Receipts[i].TxID]
-	}
-	s.mu.RUnlock()
 	return assembleBlock(r, txs)
 }
 
-// Tx implements Store.
+// blockRecords returns the block record at height and its transactions'
+// records, read under one lock.
+func (s *MemoryStore) blockRecords(height uint64) (*blockRecord, [][]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := checkIncarnation(s.meta, s.opened); err != nil {
+		return nil, nil, err
+	}
+	data, ok := s.blocks[height]
+	if !ok {
+		return nil, nil, ErrNotFound
+	}
+	r, err := decodeBlockRecord(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	txs := make([][]byte, len(r.Receipts))
+	for i := range r.Receipts {
+		txs[i] = s.txs[r.Receipts[i].TxID]
+	}
+	return r, txs, nil
+}
+
+// Tx implements Store. Like every read, it checks the incarnation.
 func (s *MemoryStore) Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, error) {
 	s.mu.RLock()
+	err := checkIncarnation(s.meta, s.opened)
 	data, ok := s.txs[id]
 	s.mu.RUnlock()
-	if !ok {
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("tx %s: %w", id, err)
+	case !ok:
 		return nil, fmt.Errorf("tx %s: %w", id, ErrNotFound)
 	}
 	return decodeTxRecord(data)

@@ -23,9 +23,13 @@ const (
 	txPrefix    = keyPrefix + "t:"
 )
 
-// stateMatch is the SCAN pattern of all state keys. The prefix has no glob
-// metacharacters, so it needs no escaping.
-const stateMatch = statePrefix + "*"
+// stateMatch is the SCAN pattern of all state keys, keyMatch of every key
+// of the schema (Open deletes them all before a new incarnation). The
+// prefixes have no glob metacharacters, so they need no escaping.
+const (
+	stateMatch = statePrefix + "*"
+	keyMatch   = keyPrefix + "*"
+)
 
 func stateKey(k []byte) string { return statePrefix + string(k) }
 

@@ -59,63 +59,6 @@ func (s *RedisStore) incarnation() string {
 	return s.opened
 }
 
-// Open implements Store. Creating the genesis state is guarded by a WATCH on
-// the meta key, so of two Opens racing on an empty database one creates it
-// and the other reads it.
-func (s *RedisStore) Open(ctx context.Context, gen *Genesis) (Meta, error) {
-	writes, c, err := genesisState(gen)
-	if err != nil {
-		return Meta{}, err
-	}
-	for range maxAttempts {
-		m, err := s.openOnce(ctx, gen, writes, c)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		if err != nil {
-			return Meta{}, fmt.Errorf("hotchain: open redis: %w", err)
-		}
-		s.mu.Lock()
-		s.opened = m.Incarnation
-		s.mu.Unlock()
-		return m, nil
-	}
-	return Meta{}, fmt.Errorf("hotchain: open redis: %w", ErrConflict)
-}
-
-func (s *RedisStore) openOnce(ctx context.Context, gen *Genesis, writes []ledger.Write, c Commitment) (Meta, error) {
-	var m Meta
-	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-		stored, err := readMeta(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if stored != nil {
-			m = *stored
-			return checkGenesis(m, gen)
-		}
-		if m, err = genesisMeta(gen, c); err != nil {
-			return err
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			queueSets(ctx, p, genesisArgs(writes, m))
-			return nil
-		})
-		return err
-	}, metaKey)
-	return m, err
-}
-
-// genesisArgs are the MSET arguments of a new incarnation: its state and
-// its meta.
-func genesisArgs(writes []ledger.Write, m Meta) []any {
-	args := make([]any, 0, 2*len(writes)+2)
-	for _, w := range writes {
-		args = append(args, stateKey(w.Key), []byte(w.Value))
-	}
-	return append(args, metaKey, encodeMeta(m))
-}
-
 // readMeta reads the meta key; nil if the database holds no chain.
 func readMeta(ctx context.Context, c redis.Cmdable) (*Meta, error) {
 	data, err := c.Get(ctx, metaKey).Bytes()
@@ -144,18 +87,38 @@ func (s *RedisStore) Meta(ctx context.Context) (Meta, error) {
 // Get implements Store: one MGET of the meta key and the state keys, so a
 // wiped database is noticed on reads as on writes.
 func (s *RedisStore) Get(ctx context.Context, keys [][]byte) ([][]byte, error) {
+	names := withMeta(len(keys))
+	for _, k := range keys {
+		names = append(names, stateKey(k))
+	}
+	vals, err := s.checkedMGet(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("get %d keys: %w", len(keys), err)
+	}
+	return vals, nil
+}
+
+// withMeta returns a slice of Redis key names for checkedMGet: the meta
+// key, and room for n more.
+func withMeta(n int) []string {
+	names := make([]string, 1, 1+n)
+	names[0] = metaKey
+	return names
+}
+
+// checkedMGet reads names (the first is the meta key, see withMeta) in one
+// MGET and checks the incarnation in the meta key's value, so a read never
+// returns what a wiped or re-initialized database holds: ErrNotOpen before
+// Open, ErrWiped after a wipe. It returns the values of names[1:]; a missing
+// key is nil.
+func (s *RedisStore) checkedMGet(ctx context.Context, names []string) ([][]byte, error) {
 	inc := s.incarnation()
 	if inc == "" {
 		return nil, ErrNotOpen
 	}
-	names := make([]string, 1, 1+len(keys))
-	names[0] = metaKey
-	for _, k := range keys {
-		names = append(names, stateKey(k))
-	}
 	vals, err := s.rdb.MGet(ctx, names...).Result()
 	if err != nil {
-		return nil, fmt.Errorf("hotchain: get %d keys: %w", len(keys), err)
+		return nil, fmt.Errorf("hotchain: redis: %w", err)
 	}
 	m, err := metaFromReply(vals[0])
 	if err != nil {
@@ -192,23 +155,24 @@ func bytesValues(vals []any) [][]byte {
 	return out
 }
 
-// Block implements Store: one GET for the block record, one MGET for its
-// transactions.
+// Block implements Store: one MGET for the meta key and the block record,
+// one for the meta key and its transactions. Both check the incarnation, so
+// a wipe between them is ErrWiped too, not a block with missing txs.
 func (s *RedisStore) Block(ctx context.Context, height uint64) (*ledger.Block, error) {
-	data, err := s.rdb.Get(ctx, blockKey(height)).Bytes()
-	if errors.Is(err, redis.Nil) {
+	vals, err := s.checkedMGet(ctx, append(withMeta(1), blockKey(height)))
+	if err != nil {
+		return nil, fmt.Errorf("block %d: %w", height, err)
+	}
+	if vals[0] == nil {
 		return nil, fmt.Errorf("block %d: %w", height, ErrNotFound)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("hotchain: block %d: %w", height, err)
-	}
-	r, err := decodeBlockRecord(data)
+	r, err := decodeBlockRecord(vals[0])
 	if err != nil {
 		return nil, err
 	}
 	txs, err := s.txRecords(ctx, r.Receipts)
 	if err != nil {
-		return nil, fmt.Errorf("hotchain: block %d: %w", height, err)
+		return nil, fmt.Errorf("block %d: %w", height, err)
 	}
 	return assembleBlock(r, txs)
 }
@@ -217,27 +181,23 @@ func (s *RedisStore) txRecords(ctx context.Context, receipts []ledger.Receipt) (
 	if len(receipts) == 0 {
 		return nil, nil
 	}
-	names := make([]string, len(receipts))
+	names := withMeta(len(receipts))
 	for i := range receipts {
-		names[i] = txKey(receipts[i].TxID)
+		names = append(names, txKey(receipts[i].TxID))
 	}
-	vals, err := s.rdb.MGet(ctx, names...).Result()
-	if err != nil {
-		return nil, err
-	}
-	return bytesValues(vals), nil
+	return s.checkedMGet(ctx, names)
 }
 
-// Tx implements Store: one GET.
+// Tx implements Store: one MGET of the meta key and the tx record.
 func (s *RedisStore) Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, error) {
-	data, err := s.rdb.Get(ctx, txKey(id)).Bytes()
-	if errors.Is(err, redis.Nil) {
+	vals, err := s.checkedMGet(ctx, append(withMeta(1), txKey(id)))
+	if err != nil {
+		return nil, fmt.Errorf("tx %s: %w", id, err)
+	}
+	if vals[0] == nil {
 		return nil, fmt.Errorf("tx %s: %w", id, ErrNotFound)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("hotchain: tx %s: %w", id, err)
-	}
-	return decodeTxRecord(data)
+	return decodeTxRecord(vals[0])
 }
 
 // Kind implements Store.

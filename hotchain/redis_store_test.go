@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -82,8 +81,13 @@ func newRedisFixture(t *testing.T) (fixture, *redis.Client) {
 	return f, r.admin
 }
 
+// TestRedisWipedByOtherIncarnation: the database was flushed and another
+// handle opened it again (a rebuild). This handle must neither write nor
+// read: a committed block and tx read ErrWiped, not ErrNotFound.
 func TestRedisWipedByOtherIncarnation(t *testing.T) {
 	f, _ := newRedisFixture(t)
+	committed := f.chain.nextBlock(2)
+	f.apply(t, committed)
 	f.wipe()
 	if _, err := f.handle().Open(f.ctx, f.chain.gen); err != nil {
 		t.Fatalf("Open() by another handle = %v", err)
@@ -93,6 +97,7 @@ func TestRedisWipedByOtherIncarnation(t *testing.T) {
 		t.Errorf("Apply on a new incarnation = %v, %v, want false, %v", ok, err, ErrWiped)
 	}
 	f.unchanged(t, "Apply on a new incarnation", before)
+	assertReadsFail(t, f.ctx, f.s, "on a new incarnation", committed.Block, ErrWiped)
 }
 
 // TestRedisRestartedEmpty: redis-server restarts without its data while the
@@ -125,6 +130,41 @@ func TestRedisRestartedEmpty(t *testing.T) {
 	if n, err := admin.DBSize(ctx).Result(); err != nil || n != 0 {
 		t.Errorf("DBSIZE after failed Apply = %d, %v, want 0", n, err)
 	}
+}
+
+// TestRedisRestartedFromSnapshot: redis-server restarts from an RDB file
+// saved a few blocks ago, so the store has the same incarnation at an older
+// index.
+func TestRedisRestartedFromSnapshot(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := redis.NewClient(srv.Options())
+	defer admin.Close()
+	f := fixture{ctx: context.Background(), s: NewRedisStore(srv.Options()), chain: newTestChain(4, 10, 100)}
+	defer f.s.Close()
+	f.dump = func() map[string]string { return dumpRedis(t, admin) }
+	if _, err := f.s.Open(f.ctx, f.chain.gen); err != nil {
+		t.Fatalf("Open() = %v", err)
+	}
+	us := make([]*Update, 5)
+	for i := range us {
+		us[i] = f.chain.nextBlock(3)
+	}
+	f.apply(t, us[0])
+	older, _ := f.s.Meta(f.ctx)
+	mustDo(t, admin.Save(f.ctx))
+	f.apply(t, us[1])
+	f.apply(t, us[2])
+	srv.Restart()
+	var err error
+	for range 3 { // the first calls may see the old connections fail
+		if _, err = f.s.Meta(f.ctx); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("Meta() after restart = %v", err)
+	}
+	assertRestoredOlder(t, f, older, us[1:])
 }
 
 // TestRedisApplyAtomic interferes between Apply's read of the meta key and
@@ -222,27 +262,6 @@ func mustDo(t *testing.T, c redis.Cmder) {
 	t.Helper()
 	if err := c.Err(); err != nil {
 		t.Fatalf("%v: %v", c.Args(), err)
-	}
-}
-
-func TestRedisConcurrentOpen(t *testing.T) {
-	f := fixture{ctx: context.Background(), chain: newTestChain(3, 5, 10)}
-	handle, _, dump := redisBackend().setup(t)
-	stores := []Store{handle(), handle(), handle()}
-	metas := make([]Meta, len(stores))
-	errs := make([]error, len(stores))
-	var wg sync.WaitGroup
-	for i, s := range stores {
-		wg.Go(func() { metas[i], errs[i] = s.Open(f.ctx, f.chain.gen) })
-	}
-	wg.Wait()
-	for i := range stores {
-		if errs[i] != nil || metas[i] != metas[0] {
-			t.Errorf("Open() #%d = incarnation %s, %v, want %s as Open #0", i, metas[i].Incarnation, errs[i], metas[0].Incarnation)
-		}
-	}
-	if n := len(dump()); n != len(f.chain.state)+1 {
-		t.Errorf("records after concurrent Opens = %d, want %d", n, len(f.chain.state)+1)
 	}
 }
 

@@ -12,17 +12,20 @@ import (
 //
 // Every implementation is held to the same differential test.
 type Store interface {
-	// Open attaches to the store. If it holds no chain (new, or wiped), Open
-	// creates a new incarnation and writes the genesis state at log index 0;
-	// if it holds the chain of gen, Open returns its meta as it is; if it
-	// holds another chain, Open fails with ErrGenesisMismatch. After Open,
-	// Apply checks on every call that the incarnation is still the one Open
-	// saw.
+	// Open attaches to the store. If it holds no chain (new, wiped, or its
+	// meta record lost), Open deletes whatever else the store still holds
+	// and creates a new incarnation with exactly the genesis state at log
+	// index 0; if it holds the chain of gen, Open returns its meta as it is
+	// (which may be older than what was applied before, if the store was
+	// restored from a snapshot); if it holds another chain, Open fails with
+	// ErrGenesisMismatch. After Open, every other call checks that the
+	// incarnation is still the one Open saw.
 	Open(ctx context.Context, gen *Genesis) (Meta, error)
 
-	// Meta returns the applied index, head and commitment. Like Get, it
-	// fails with ErrNotOpen before Open and ErrWiped once the store lost the
-	// incarnation Open saw.
+	// Meta returns the applied index, head and commitment as stored now (it
+	// is read on every call, never cached, so it shows a store restored from
+	// an older snapshot). Like Get, it fails with ErrNotOpen before Open and
+	// ErrWiped once the store lost the incarnation Open saw.
 	Meta(ctx context.Context) (Meta, error)
 
 	// Get reads the values of keys in one round trip; a missing key reads as
@@ -43,14 +46,18 @@ type Store interface {
 	Apply(ctx context.Context, u *Update) (applied bool, err error)
 
 	// Block returns the block at height, reassembled (txs, receipts, writes).
-	// ErrNotFound if there is none.
+	// ErrNotFound if there is none. Like Get, it checks the incarnation in
+	// the same round trip: ErrNotOpen before Open, ErrWiped after a wipe
+	// (never ErrNotFound for a block the wiped store held).
 	Block(ctx context.Context, height uint64) (*ledger.Block, error)
 
-	// Tx returns an included transaction by id. ErrNotFound if unknown.
+	// Tx returns an included transaction by id. ErrNotFound if unknown;
+	// ErrNotOpen and ErrWiped as for Block.
 	Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, error)
 
 	// Scan calls fn for every state key and value, in no particular order.
-	// The slices are valid only during the call. It needs Open. If Apply
+	// The slices are valid only during the call. ErrNotOpen and ErrWiped as
+	// for Get. If Apply
 	// changes the store during a Scan that cannot see one moment's state,
 	// Scan fails with ErrConflict.
 	Scan(ctx context.Context, fn func(key, value []byte) error) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dualchain/dualchain/api"
 	"github.com/dualchain/dualchain/contracts/token"
@@ -16,53 +17,31 @@ type backend struct{ n *Node }
 
 var _ api.Backend = backend{}
 
+// maxAdmitAttempts bounds re-reads of sender state that blocks keep moving.
+const maxAdmitAttempts = 5
+
 // Submit verifies signatures in one batch across cores, checks each
 // transaction against the chain and its sender's committed state (read in
-// one round trip), and admits it to the mempool.
+// one round trip), and admits it to the mempool. A transaction that is
+// already committed is not an error: Wait returns its record.
 func (b backend) Submit(ctx context.Context, txs []*ledger.Tx) ([]ledger.Hash, []error) {
 	ids, errs := ledger.VerifyBatch(txs)
+	todo := make([]bool, len(txs))
 	for i, tx := range txs {
 		if errs[i] == nil {
 			errs[i] = b.n.check(tx)
 		}
+		todo[i] = errs[i] == nil
 	}
-	for attempt := 0; attempt < maxAdmitAttempts; attempt++ {
-		if !b.n.admitAll(ctx, txs, ids, errs) {
-			return ids, errs
-		}
+	for attempt := 0; attempt < maxAdmitAttempts && b.n.admitAll(ctx, txs, ids, errs, todo); attempt++ {
 	}
 	for i := range errs {
 		if errs[i] == errStaleState {
-			errs[i] = detail(ErrMempoolFull, "too busy to admit; retry")
+			errs[i] = detail(ErrBusy, "blocks kept moving the sender's state")
 		}
 	}
+	b.n.alreadyCommitted(ctx, ids, errs)
 	return ids, errs
-}
-
-// maxAdmitAttempts bounds re-reads of sender state that blocks keep moving.
-const maxAdmitAttempts = 5
-
-// admitAll reads the committed state of the senders of transactions not yet
-// decided (errs[i] nil or errStaleState) and admits them. It reports whether
-// any must be tried again because a block finished during the read.
-func (n *Node) admitAll(ctx context.Context, txs []*ledger.Tx, ids []ledger.Hash, errs []error) (again bool) {
-	todo := make([]bool, len(txs))
-	for i := range txs {
-		todo[i] = errs[i] == nil || errs[i] == errStaleState
-	}
-	epoch := n.pool.snapshot()
-	accounts, err := n.senders(ctx, txs, todo)
-	for i, tx := range txs {
-		switch {
-		case !todo[i]:
-		case err != nil:
-			errs[i] = err
-		default:
-			errs[i] = n.admit(tx, ids[i], accounts[tx.From], epoch)
-			again = again || errs[i] == errStaleState
-		}
-	}
-	return again
 }
 
 // check validates what needs no state: shape, chain, and that the call has
@@ -87,6 +66,28 @@ func (n *Node) check(tx *ledger.Tx) error {
 	return nil
 }
 
+// admitAll reads the committed state of the senders of the transactions
+// marked todo and admits those. It leaves marked, and reports, the ones to
+// try again because a block finished during the read.
+func (n *Node) admitAll(ctx context.Context, txs []*ledger.Tx, ids []ledger.Hash, errs []error, todo []bool) (again bool) {
+	epoch := n.pool.snapshot()
+	accounts, err := n.senders(ctx, txs, todo)
+	now := n.clock.Now()
+	for i, tx := range txs {
+		if !todo[i] {
+			continue
+		}
+		if err != nil {
+			errs[i] = err
+		} else {
+			errs[i] = n.admit(tx, ids[i], accounts[tx.From], epoch, now)
+		}
+		todo[i] = errs[i] == errStaleState
+		again = again || todo[i]
+	}
+	return again
+}
+
 // senders reads the committed state of the sender of every transaction
 // marked todo, in one round trip.
 func (n *Node) senders(ctx context.Context, txs []*ledger.Tx, todo []bool) (map[ledger.Address]ledger.Account, error) {
@@ -104,9 +105,9 @@ func (n *Node) senders(ctx context.Context, txs []*ledger.Tx, todo []bool) (map[
 	if len(keys) == 0 {
 		return accounts, nil
 	}
-	values, err := n.store.Get(ctx, keys)
+	values, err := n.read(ctx, keys)
 	if err != nil {
-		return nil, n.storeErr(fmt.Errorf("node: read senders: %w", err))
+		return nil, fmt.Errorf("node: read senders: %w", err)
 	}
 	for i, a := range order {
 		nonce, _ := ledger.DecodeUint64(values[2*i])
@@ -118,12 +119,27 @@ func (n *Node) senders(ctx context.Context, txs []*ledger.Tx, todo []bool) (map[
 
 // admit rejects a transfer its sender cannot cover from the committed
 // balance, and otherwise hands it to the mempool.
-func (n *Node) admit(tx *ledger.Tx, id ledger.Hash, acct ledger.Account, epoch uint64) error {
+func (n *Node) admit(tx *ledger.Tx, id ledger.Hash, acct ledger.Account, epoch uint64, now time.Time) error {
 	args, _ := token.DecodeTransfer(tx.Args) // checked in check
 	if args.Amount > acct.Balance {
 		return detail(ErrInsufficientFunds, "balance %d, amount %d", acct.Balance, args.Amount)
 	}
-	return n.pool.add(tx, id, acct.Nonce, epoch)
+	n.tracker.forget(id)
+	dropped, err := n.pool.add(tx, id, acct.Nonce, epoch, now)
+	n.finishDropped(dropped)
+	return err
+}
+
+// alreadyCommitted clears the replay error of transactions that are
+// committed: a client retrying the same transaction gets its receipt.
+func (n *Node) alreadyCommitted(ctx context.Context, ids []ledger.Hash, errs []error) {
+	for i, err := range errs {
+		if errors.Is(err, ErrNonceTooLow) {
+			if _, terr := n.store.Tx(ctx, ids[i]); terr == nil {
+				errs[i] = nil
+			}
+		}
+	}
 }
 
 // Wait returns each transaction's outcome once known.
@@ -151,17 +167,23 @@ func (b backend) Wait(ctx context.Context, ids []ledger.Hash) []api.WaitResult {
 }
 
 // lookup finds a transaction that is not pending: committed earlier, or
-// unknown.
+// unknown. If the store cannot answer now, the outcome stays unknown.
 func (b backend) lookup(ctx context.Context, id ledger.Hash) api.WaitResult {
 	rec, err := b.Tx(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	switch {
+	case err == nil:
+		return api.WaitResult{Record: rec}
+	case errors.Is(err, ErrNotFound):
 		return api.WaitResult{Err: ErrUnknownTx}
 	}
-	return api.WaitResult{Record: rec, Err: err}
+	return api.WaitResult{}
 }
 
 // Tx returns an included transaction.
 func (b backend) Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, error) {
+	if err := b.n.readable(); err != nil {
+		return nil, err
+	}
 	rec, err := b.n.store.Tx(ctx, id)
 	if errors.Is(err, hotchain.ErrNotFound) {
 		return nil, detail(ErrNotFound, "transaction %s", id)
@@ -171,6 +193,9 @@ func (b backend) Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, erro
 
 // Block returns the hot block at height.
 func (b backend) Block(ctx context.Context, height uint64) (*ledger.Block, error) {
+	if err := b.n.readable(); err != nil {
+		return nil, err
+	}
 	blk, err := b.n.store.Block(ctx, height)
 	if errors.Is(err, hotchain.ErrNotFound) {
 		return nil, detail(ErrNotFound, "block %d (head is %d)", height, b.n.chain.Head().Height)
@@ -180,9 +205,9 @@ func (b backend) Block(ctx context.Context, height uint64) (*ledger.Block, error
 
 // Account returns an account's hot balance and next nonce.
 func (b backend) Account(ctx context.Context, addr ledger.Address) (ledger.Account, error) {
-	values, err := b.n.store.Get(ctx, [][]byte{ledger.NonceKey(addr), token.BalanceKey(addr)})
+	values, err := b.n.read(ctx, [][]byte{ledger.NonceKey(addr), token.BalanceKey(addr)})
 	if err != nil {
-		return ledger.Account{}, b.n.storeErr(err)
+		return ledger.Account{}, err
 	}
 	nonce, _ := ledger.DecodeUint64(values[0])
 	bal, _ := ledger.DecodeUint64(values[1])
@@ -197,6 +222,24 @@ func (b backend) Status(ctx context.Context) (api.Status, error) {
 		Commitment: h.Commitment.Digest(), AppliedIndex: h.Index, Store: b.n.store.Kind(),
 		Mempool: b.n.pool.len(), Leader: true, Version: Version,
 	}, nil
+}
+
+// read reads state keys for a client, refusing while the store is rebuilt.
+func (n *Node) read(ctx context.Context, keys [][]byte) ([][]byte, error) {
+	if err := n.readable(); err != nil {
+		return nil, err
+	}
+	values, err := n.store.Get(ctx, keys)
+	return values, n.storeErr(err)
+}
+
+// readable refuses reads while the store is being rebuilt: they would see
+// a state between genesis and the head.
+func (n *Node) readable() error {
+	if n.chain.rebuilding.Load() {
+		return ErrRebuilding
+	}
+	return nil
 }
 
 // storeErr turns a wiped store into ErrRebuilding and asks the producer,

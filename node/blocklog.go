@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/hashicorp/raft"
 	raftwal "github.com/hashicorp/raft-wal"
@@ -33,6 +34,9 @@ type walLog struct {
 }
 
 func openWALLog(dir string) (*walLog, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("node: block log: %w", err)
+	}
 	meta := &metadb.BoltMetaDB{}
 	w, err := raftwal.Open(dir, raftwal.WithMetaStore(meta))
 	if err != nil {

@@ -9,10 +9,11 @@ import (
 // api.Coder).
 type codedError struct{ code, msg string }
 
-func (e *codedError) Error() string { return "node: " + e.msg }
+// Error is the message a client sees, so it carries no package prefix.
+func (e *codedError) Error() string { return e.msg }
 func (e *codedError) Code() string  { return e.code }
 
-func coded(code, msg string) error { return &codedError{code: code, msg: msg} }
+func coded(code, msg string) *codedError { return &codedError{code: code, msg: msg} }
 
 // Errors returned to clients. Test for them with errors.Is; wrapped
 // versions add the detail.
@@ -32,6 +33,7 @@ var (
 	ErrUnknownTx         = coded("unknown_tx", "transaction is neither pending nor committed")
 	ErrStopped           = coded("unavailable", "node is stopping")
 	ErrRebuilding        = coded("unavailable", "the node's store lost its state and is being rebuilt from the block log; retry shortly")
+	ErrBusy              = coded("unavailable", "the node is too busy to admit the transaction; retry")
 	ErrBlockFailed       = coded("block_failed", "the block holding the transaction failed to commit; resubmit")
 )
 
@@ -40,15 +42,15 @@ var (
 var errStoreAhead = errors.New("node: store is ahead of the block log")
 
 // detail wraps a client error with specifics, keeping its code.
-func detail(err error, format string, args ...any) error {
-	return &detailed{base: err, msg: fmt.Sprintf(format, args...)}
+func detail(base *codedError, format string, args ...any) error {
+	return &detailed{base: base, msg: fmt.Sprintf(format, args...)}
 }
 
 type detailed struct {
-	base error
+	base *codedError
 	msg  string
 }
 
 func (e *detailed) Error() string { return e.base.Error() + ": " + e.msg }
 func (e *detailed) Unwrap() error { return e.base }
-func (e *detailed) Code() string  { return e.base.(*codedError).code }
+func (e *detailed) Code() string  { return e.base.code }

@@ -43,15 +43,15 @@ func loadGenesis(cfg Config) (*ledger.Genesis, error) {
 	return ledger.LoadGenesisFile(path)
 }
 
+// makeDevGenesis writes a dev genesis for a faucet key, made unless one
+// is left from an earlier attempt. The genesis file appears whole or not
+// at all (written aside, synced, renamed).
 func makeDevGenesis(cfg Config) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
-	faucet, err := ledger.NewKey()
+	faucet, err := devFaucet(filepath.Join(cfg.DataDir, FaucetFile))
 	if err != nil {
-		return err
-	}
-	if err := ledger.WriteKeyFile(filepath.Join(cfg.DataDir, FaucetFile), faucet); err != nil {
 		return err
 	}
 	g := &ledger.Genesis{
@@ -62,7 +62,42 @@ func makeDevGenesis(cfg Config) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	return ledger.WriteGenesisFile(filepath.Join(cfg.DataDir, GenesisFile), g)
+	path := filepath.Join(cfg.DataDir, GenesisFile)
+	if err := ledger.WriteGenesisFile(path+".tmp", g); err != nil {
+		return err
+	}
+	if err := syncFile(path + ".tmp"); err != nil {
+		return err
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	return syncFile(cfg.DataDir)
+}
+
+// devFaucet loads the faucet key at path, or makes it if there is none.
+func devFaucet(path string) (*ledger.Key, error) {
+	if k, err := ledger.LoadKeyFile(path); !errors.Is(err, fs.ErrNotExist) {
+		return k, err
+	}
+	k, err := ledger.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	return k, ledger.WriteKeyFile(path, k)
+}
+
+// syncFile fsyncs a file or a directory.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("node: sync %s: %w", path, err)
+	}
+	return nil
 }
 
 // genesisState is the hot state a genesis starts from: token balances.

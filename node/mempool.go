@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/dualchain/dualchain/ledger"
 )
@@ -16,15 +17,17 @@ type pendingTx struct {
 // sender is one account's queue: transactions by nonce, and the nonce the
 // next block must start from.
 type sender struct {
-	next   uint64 // next nonce to take into a block
-	txs    map[uint64]pendingTx
-	queued bool // in the ready queue
-	taken  int  // transactions taken but not yet committed or dropped
+	next    uint64 // next nonce to take into a block
+	txs     map[uint64]pendingTx
+	queued  bool      // in the ready queue
+	taken   int       // transactions taken but not yet committed or dropped
+	touched time.Time // last admission, for expiring transactions stuck behind a gap
 }
 
 // mempool holds verified transactions in per-sender nonce order. It is
 // bounded, deduplicates by id, and accepts nonces up to a window past the
-// sender's next nonce so one sender can pipeline.
+// sender's next nonce so one sender can pipeline. Transactions waiting
+// behind a nonce gap expire (expire), so they cannot fill the pool for good.
 type mempool struct {
 	mu      sync.Mutex
 	limit   int
@@ -32,9 +35,9 @@ type mempool struct {
 	size    int
 	byID    map[ledger.Hash]bool // pending or taken
 	senders map[ledger.Address]*sender
-	ready   []*ledger.Address // senders whose next nonce is present, FIFO
-	notify  chan struct{}     // signalled when txs become ready
-	epoch   uint64            // counts calls to done: committed state moved
+	ready   []ledger.Address // senders whose next nonce is present, FIFO
+	notify  chan struct{}    // signalled when txs become ready
+	epoch   uint64           // counts calls to done and reset: committed state moved
 }
 
 // errStaleState means the committed state an admission read may be older
@@ -63,45 +66,83 @@ func (m *mempool) snapshot() uint64 {
 	return m.epoch
 }
 
-// add admits tx, whose sender's committed next nonce was read as stateNonce
-// after snapshot returned epoch. If a block finished since and the pool
-// knows nothing of the sender, that read may be stale: add returns
-// errStaleState. (If the pool knows the sender, its next nonce is newer
-// than any read.)
-func (m *mempool) add(tx *ledger.Tx, id ledger.Hash, stateNonce, epoch uint64) error {
+// add admits tx at time now. Its sender's committed next nonce was read as
+// stateNonce after snapshot returned epoch. If a block finished since and
+// the pool knows nothing of the sender, that read may be stale: add returns
+// errStaleState. A read is never ahead of committed state, so a read above
+// what the pool believes moves the sender forward.
+func (m *mempool) add(tx *ledger.Tx, id ledger.Hash, stateNonce, epoch uint64, now time.Time) ([]pendingTxErr, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.byID[id] {
-		return nil // a retry of a pending transaction
+		return nil, nil // a retry of a pending transaction
 	}
 	s := m.senders[tx.From]
 	if s == nil && epoch != m.epoch {
-		return errStaleState
+		return nil, errStaleState
+	}
+	var dropped []pendingTxErr
+	if s != nil && s.taken == 0 && stateNonce > s.next {
+		dropped = m.advance(tx.From, s, stateNonce)
 	}
 	base := stateNonce
 	if s != nil {
 		base = max(base, s.next)
 	}
-	switch {
-	case tx.Nonce < base:
-		return detail(ErrNonceTooLow, "nonce %d, account's next nonce is %d", tx.Nonce, base)
-	case tx.Nonce >= base+m.window:
-		return detail(ErrNonceTooHigh, "nonce %d, account's next nonce is %d, window %d", tx.Nonce, base, m.window)
-	case m.size >= m.limit:
-		return detail(ErrMempoolFull, "%d transactions pending", m.size)
+	if err := m.admissible(tx, s, base); err != nil {
+		return dropped, err
 	}
 	if s == nil {
 		s = &sender{next: stateNonce, txs: make(map[uint64]pendingTx)}
 		m.senders[tx.From] = s
 	}
-	if _, taken := s.txs[tx.Nonce]; taken {
-		return detail(ErrNonceTaken, "nonce %d", tx.Nonce)
-	}
 	s.txs[tx.Nonce] = pendingTx{tx: tx, id: id}
+	s.touched = now
 	m.byID[id] = true
 	m.size++
 	m.queueIfReady(tx.From, s)
+	return dropped, nil
+}
+
+// admissible checks tx's nonce against base, the sender's next nonce, and
+// the pool's bound.
+func (m *mempool) admissible(tx *ledger.Tx, s *sender, base uint64) error {
+	switch {
+	case tx.Nonce < base:
+		return detail(ErrNonceTooLow, "nonce %d, account's next nonce is %d", tx.Nonce, base)
+	case tx.Nonce >= base+m.window:
+		return detail(ErrNonceTooHigh, "nonce %d, account's next nonce is %d, window %d", tx.Nonce, base, m.window)
+	}
+	if s != nil {
+		if _, taken := s.txs[tx.Nonce]; taken {
+			return detail(ErrNonceTaken, "nonce %d", tx.Nonce)
+		}
+	}
+	if m.size >= m.limit {
+		return detail(ErrMempoolFull, "%d transactions pending", m.size)
+	}
 	return nil
+}
+
+// advance moves a sender's next nonce to nonce, dropping what is below it.
+func (m *mempool) advance(addr ledger.Address, s *sender, nonce uint64) []pendingTxErr {
+	s.next = nonce
+	var dropped []pendingTxErr
+	for n, p := range s.txs {
+		if n < nonce {
+			dropped = append(dropped, m.remove(s, n, p, detail(ErrNonceTooLow, "nonce %d, account's next nonce is %d", n, nonce)))
+		}
+	}
+	m.queueIfReady(addr, s)
+	return dropped
+}
+
+// remove drops one pending transaction.
+func (m *mempool) remove(s *sender, nonce uint64, p pendingTx, err error) pendingTxErr {
+	delete(s.txs, nonce)
+	delete(m.byID, p.id)
+	m.size--
+	return pendingTxErr{p.id, err}
 }
 
 // queueIfReady puts a sender whose next nonce is pending on the ready queue.
@@ -113,8 +154,7 @@ func (m *mempool) queueIfReady(addr ledger.Address, s *sender) {
 		return
 	}
 	s.queued = true
-	a := addr
-	m.ready = append(m.ready, &a)
+	m.ready = append(m.ready, addr)
 	m.signal()
 }
 
@@ -135,7 +175,7 @@ func (m *mempool) take(n int) []pendingTx {
 	for len(out) < n && len(m.ready) > 0 {
 		addr := m.ready[0]
 		m.ready = m.ready[1:]
-		s := m.senders[*addr]
+		s := m.senders[addr]
 		s.queued = false
 		for len(out) < n {
 			p, ok := s.txs[s.next]
@@ -148,7 +188,7 @@ func (m *mempool) take(n int) []pendingTx {
 			m.size--
 			out = append(out, p)
 		}
-		m.queueIfReady(*addr, s)
+		m.queueIfReady(addr, s)
 	}
 	if len(m.ready) == 0 {
 		m.ready = nil // let the backing array go
@@ -175,29 +215,43 @@ func (m *mempool) done(taken []pendingTx, nonces map[ledger.Address]uint64) []pe
 		if s == nil {
 			continue
 		}
-		s.next = nonce
-		for n, p := range s.txs {
-			if n < nonce {
-				delete(s.txs, n)
-				delete(m.byID, p.id)
-				m.size--
-				dropped = append(dropped, pendingTxErr{p.id, detail(ErrNonceTooLow, "nonce %d, account's next nonce is %d", n, nonce)})
-			}
-		}
-		if len(s.txs) == 0 && s.taken == 0 && !s.queued {
-			delete(m.senders, addr)
-			continue
-		}
-		m.queueIfReady(addr, s)
+		dropped = append(dropped, m.advance(addr, s, nonce)...)
+		m.collect(addr, s)
 	}
 	return dropped
 }
 
-// has reports whether id is pending or taken.
-func (m *mempool) has(id ledger.Hash) bool {
+// collect forgets a sender with nothing pending or taken.
+func (m *mempool) collect(addr ledger.Address, s *sender) {
+	if len(s.txs) == 0 && s.taken == 0 && !s.queued {
+		delete(m.senders, addr)
+	}
+}
+
+// expire drops the transactions of senders that have waited behind a nonce
+// gap, with nothing ready or taken, since before cutoff.
+func (m *mempool) expire(cutoff time.Time) []pendingTxErr {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.byID[id]
+	var dropped []pendingTxErr
+	for addr, s := range m.senders {
+		if s.queued || s.taken > 0 || !s.touched.Before(cutoff) {
+			continue
+		}
+		for n, p := range s.txs {
+			dropped = append(dropped, m.remove(s, n, p, detail(ErrNonceGap, "nonce %d waited for nonce %d, which never came", n, s.next)))
+		}
+		m.collect(addr, s)
+	}
+	return dropped
+}
+
+// reset moves the epoch after the store was rebuilt, so admissions that
+// read sender state during the rebuild read it again.
+func (m *mempool) reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.epoch++
 }
 
 // full reports whether a whole block's worth of transactions is pending and
@@ -206,6 +260,13 @@ func (m *mempool) full(blockTxs int) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.size >= blockTxs && len(m.ready) > 0
+}
+
+// has reports whether id is pending or taken.
+func (m *mempool) has(id ledger.Hash) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.byID[id]
 }
 
 // len is the number of pending (not taken) transactions.

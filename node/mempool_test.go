@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/ledger"
@@ -42,7 +43,7 @@ func TestMempoolAdmission(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newMempool(10, 4)
 			tx, id := signedTransfer(alice, tt.nonce, bob.Address, 1)
-			if err := m.add(tx, id, tt.stateNonce, 0); !errors.Is(err, tt.want) {
+			if err := addTx(m, tx, id, tt.stateNonce, 0); !errors.Is(err, tt.want) {
 				t.Fatalf("add(nonce %d, state %d) = %v, want %v", tt.nonce, tt.stateNonce, err, tt.want)
 			}
 		})
@@ -53,25 +54,25 @@ func TestMempoolDedupFullAndTaken(t *testing.T) {
 	alice, bob := testKey(1), testKey(2)
 	m := newMempool(2, 16)
 	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
-	if err := m.add(tx0, id0, 0, 0); err != nil {
+	if err := addTx(m, tx0, id0, 0, 0); err != nil {
 		t.Fatalf("add = %v, want nil", err)
 	}
-	if err := m.add(tx0, id0, 0, 0); err != nil {
+	if err := addTx(m, tx0, id0, 0, 0); err != nil {
 		t.Fatalf("add(same tx again) = %v, want nil (a retry)", err)
 	}
 	if m.len() != 1 {
 		t.Fatalf("len() = %d after a duplicate, want 1", m.len())
 	}
 	other, otherID := signedTransfer(alice, 0, bob.Address, 2)
-	if err := m.add(other, otherID, 0, 0); !errors.Is(err, ErrNonceTaken) {
+	if err := addTx(m, other, otherID, 0, 0); !errors.Is(err, ErrNonceTaken) {
 		t.Fatalf("add(other tx, same nonce) = %v, want %v", err, ErrNonceTaken)
 	}
 	tx1, id1 := signedTransfer(alice, 1, bob.Address, 1)
 	tx2, id2 := signedTransfer(alice, 2, bob.Address, 1)
-	if err := m.add(tx1, id1, 0, 0); err != nil {
+	if err := addTx(m, tx1, id1, 0, 0); err != nil {
 		t.Fatalf("add(nonce 1) = %v", err)
 	}
-	if err := m.add(tx2, id2, 0, 0); !errors.Is(err, ErrMempoolFull) {
+	if err := addTx(m, tx2, id2, 0, 0); !errors.Is(err, ErrMempoolFull) {
 		t.Fatalf("add(third tx, limit 2) = %v, want %v", err, ErrMempoolFull)
 	}
 }
@@ -82,12 +83,12 @@ func TestMempoolTakeOrder(t *testing.T) {
 	// Alice's nonces arrive out of order; nonce 3 leaves a gap.
 	for _, n := range []uint64{1, 0, 3, 2} {
 		tx, id := signedTransfer(alice, n, bob.Address, 1)
-		if err := m.add(tx, id, 0, 0); err != nil {
+		if err := addTx(m, tx, id, 0, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 	tx, id := signedTransfer(carol, 0, bob.Address, 1)
-	if err := m.add(tx, id, 0, 0); err != nil {
+	if err := addTx(m, tx, id, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	got := m.take(100)
@@ -118,14 +119,14 @@ func TestMempoolGapWaits(t *testing.T) {
 	alice, bob := testKey(1), testKey(2)
 	m := newMempool(100, 16)
 	tx, id := signedTransfer(alice, 1, bob.Address, 1)
-	if err := m.add(tx, id, 0, 0); err != nil {
+	if err := addTx(m, tx, id, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := m.take(10); len(got) != 0 {
 		t.Fatalf("take with nonce 0 missing returned %d txs, want 0", len(got))
 	}
 	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
-	if err := m.add(tx0, id0, 0, 0); err != nil {
+	if err := addTx(m, tx0, id0, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := m.take(10); len(got) != 2 {
@@ -138,9 +139,9 @@ func TestMempoolDoneDropsStale(t *testing.T) {
 	m := newMempool(100, 16)
 	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
 	tx1, id1 := signedTransfer(alice, 1, bob.Address, 1)
-	m.add(tx0, id0, 0, 0)
+	addTx(m, tx0, id0, 0, 0)
 	taken := m.take(1)
-	m.add(tx1, id1, 0, 0)
+	addTx(m, tx1, id1, 0, 0)
 	// The chain says alice's next nonce is 2: nonce 1 went in elsewhere.
 	dropped := m.done(taken, map[ledger.Address]uint64{alice.Address: 2})
 	if len(dropped) != 1 || dropped[0].id != id1 || !errors.Is(dropped[0].err, ErrNonceTooLow) {
@@ -158,18 +159,71 @@ func TestMempoolStaleStateRead(t *testing.T) {
 	alice, bob := testKey(1), testKey(2)
 	m := newMempool(100, 16)
 	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
-	m.add(tx0, id0, 0, m.snapshot())
+	addTx(m, tx0, id0, 0, m.snapshot())
 	epoch := m.snapshot() // a submission reads alice's nonce now: 0
 	taken := m.take(10)
 	m.done(taken, map[ledger.Address]uint64{alice.Address: 1}) // block with nonce 0 commits
 	tx1, id1 := signedTransfer(alice, 1, bob.Address, 1)
-	if err := m.add(tx1, id1, 0, epoch); !errors.Is(err, errStaleState) {
+	if err := addTx(m, tx1, id1, 0, epoch); !errors.Is(err, errStaleState) {
 		t.Fatalf("add(stale read) = %v, want %v", err, errStaleState)
 	}
-	if err := m.add(tx1, id1, 1, m.snapshot()); err != nil {
+	if err := addTx(m, tx1, id1, 1, m.snapshot()); err != nil {
 		t.Fatalf("add(fresh read) = %v, want nil", err)
 	}
 	if got := m.take(10); len(got) != 1 || got[0].id != id1 {
 		t.Fatalf("take after fresh admission = %v, want tx %s", got, id1)
+	}
+}
+
+// addTx admits a transaction at time zero.
+func addTx(m *mempool, tx *ledger.Tx, id ledger.Hash, stateNonce, epoch uint64) error {
+	_, err := m.add(tx, id, stateNonce, epoch, time.Time{})
+	return err
+}
+
+func TestMempoolExpiresGappedSenders(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	m := newMempool(100, 16)
+	start := time.Unix(1000, 0)
+	tx, id := signedTransfer(alice, 3, bob.Address, 1) // nonces 0..2 never come
+	if _, err := m.add(tx, id, 0, 0, start); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.expire(start); len(got) != 0 {
+		t.Fatalf("expire(at admission) dropped %d, want 0", len(got))
+	}
+	got := m.expire(start.Add(time.Second))
+	if len(got) != 1 || got[0].id != id || !errors.Is(got[0].err, ErrNonceGap) {
+		t.Fatalf("expire(later) = %v, want tx %s with %v", got, id, ErrNonceGap)
+	}
+	if m.len() != 0 || len(m.senders) != 0 || m.has(id) {
+		t.Fatalf("after expiry: len %d, senders %d, has %v; want 0, 0, false", m.len(), len(m.senders), m.has(id))
+	}
+}
+
+// A read of committed state newer than the pool's view moves the sender
+// forward, so a sender never waits behind a nonce that is already used.
+func TestMempoolAdvancesOnFresherRead(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	m := newMempool(100, 16)
+	tx5, id5 := signedTransfer(alice, 5, bob.Address, 1)
+	addTx(m, tx5, id5, 3, 0) // believes alice is at nonce 3: 5 waits
+	tx6, id6 := signedTransfer(alice, 6, bob.Address, 1)
+	if err := addTx(m, tx6, id6, 5, 0); err != nil { // alice is really at 5
+		t.Fatal(err)
+	}
+	if got := m.take(10); len(got) != 2 || got[0].id != id5 || got[1].id != id6 {
+		t.Fatalf("take after a fresher read = %v, want txs 5 and 6", got)
+	}
+}
+
+func TestMempoolNonceTakenBeforeFull(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	m := newMempool(1, 16)
+	tx, id := signedTransfer(alice, 0, bob.Address, 1)
+	addTx(m, tx, id, 0, 0)
+	other, otherID := signedTransfer(alice, 0, bob.Address, 2)
+	if err := addTx(m, other, otherID, 0, 0); !errors.Is(err, ErrNonceTaken) {
+		t.Fatalf("add(same nonce, full pool) = %v, want %v", err, ErrNonceTaken)
 	}
 }

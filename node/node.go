@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -77,15 +76,11 @@ func (n *Node) openStorage(ctx context.Context, gen *hotchain.Genesis) error {
 		return err
 	}
 	n.store = store
-	if err := os.MkdirAll(filepath.Join(n.cfg.DataDir, logDir), 0o755); err != nil {
-		store.Close()
-		return fmt.Errorf("node: %w", err)
-	}
 	if n.log, err = openWALLog(filepath.Join(n.cfg.DataDir, logDir)); err != nil {
 		store.Close()
 		return err
 	}
-	n.chain = &chain{store: store, log: n.log, gen: gen, logger: n.logger}
+	n.chain = &chain{store: store, log: n.log, gen: gen, logger: n.logger, clock: n.clock}
 	if err := n.chain.open(ctx); err != nil {
 		n.closeStorage()
 		return err
@@ -118,7 +113,12 @@ func (n *Node) listen() error {
 		return fmt.Errorf("node: listen on %s: %w", n.cfg.HTTPAddr, err)
 	}
 	n.listener = ln
-	n.server = &http.Server{Handler: api.New(backend{n}, acfg).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	n.server = &http.Server{
+		Handler:           api.New(backend{n}, acfg).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // a body trickled in slowly holds memory
+		IdleTimeout:       2 * time.Minute,
+	}
 	return nil
 }
 

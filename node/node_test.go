@@ -3,7 +3,9 @@ package node
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ type running struct {
 
 func startNode(t testing.TB, cfg Config) *running {
 	t.Helper()
+	cfg.Logger = testLogger(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := New(ctx, cfg)
 	if err != nil {
@@ -41,6 +44,23 @@ func startNode(t testing.TB, cfg Config) *running {
 		}
 	})
 	return r
+}
+
+// testLogger logs to t.Log in tests; benchmarks log nothing (their output
+// is parsed).
+func testLogger(t testing.TB) *slog.Logger {
+	if _, bench := t.(*testing.B); bench {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// tWriter writes each log line to t.Log.
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 func faucet(t *testing.T, cfg Config) *ledger.Key {
@@ -135,7 +155,7 @@ func TestNodeRejectsBadInput(t *testing.T) {
 	n := startNode(t, cfg)
 	f := faucet(t, cfg)
 	bob := testKey(7)
-	submitWait(t, n.Backend(), transfer(f, 0, bob.Address, 5))
+	first := submitWait(t, n.Backend(), transfer(f, 0, bob.Address, 5))[0]
 
 	badSig := transfer(f, 1, bob.Address, 5)
 	badSig.Sig[0] ^= 1
@@ -153,7 +173,7 @@ func TestNodeRejectsBadInput(t *testing.T) {
 		tx   *ledger.Tx
 		want error
 	}{
-		{"replay", transfer(f, 0, bob.Address, 5), ErrNonceTooLow},
+		{"another tx with a used nonce", transfer(f, 0, bob.Address, 6), ErrNonceTooLow},
 		{"bad signature", badSig, ledger.ErrBadSignature},
 		{"wrong chain id", wrongChain, ErrWrongChainID},
 		{"gas limit too low", lowGas, ErrGasLimit},
@@ -168,6 +188,11 @@ func TestNodeRejectsBadInput(t *testing.T) {
 				t.Fatalf("Submit = %v, want %v", errs[0], tt.want)
 			}
 		})
+	}
+	// Retrying the committed transaction itself is no error: its record.
+	again := submitWait(t, n.Backend(), transfer(f, 0, bob.Address, 5))[0]
+	if again.Height != first.Height || again.Receipt.TxID != first.Receipt.TxID {
+		t.Fatalf("resubmitted committed tx = %+v, want its record %+v", again, first)
 	}
 	st, _ := n.Backend().Status(context.Background())
 	if st.Height != 1 || st.Mempool != 0 {

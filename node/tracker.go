@@ -17,6 +17,7 @@ const recentOutcomes = 1 << 16
 // seen in recent or delivered to the waiter, never missed.
 type tracker struct {
 	mu      sync.Mutex
+	stopped error // once set, every waiter gets it
 	waiters map[ledger.Hash][]chan api.WaitResult
 	recent  map[ledger.Hash]api.WaitResult
 	order   []ledger.Hash // ring of recent's keys, oldest at next
@@ -66,6 +67,10 @@ func (t *tracker) watch(ids []ledger.Hash) ([]api.WaitResult, []chan api.WaitRes
 			known[i] = r
 			continue
 		}
+		if t.stopped != nil {
+			known[i] = api.WaitResult{Err: t.stopped}
+			continue
+		}
 		chans[i] = make(chan api.WaitResult, 1)
 		t.waiters[id] = append(t.waiters[id], chans[i])
 	}
@@ -92,5 +97,29 @@ func (t *tracker) unwatch(ids []ledger.Hash, chans []chan api.WaitResult) {
 		} else {
 			t.waiters[id] = ws
 		}
+	}
+}
+
+// forget drops a remembered failure of id, which is being submitted again:
+// a waiter must wait for the new attempt, not read the old outcome.
+// Remembered commits stay: a committed transaction cannot be resubmitted.
+func (t *tracker) forget(id ledger.Hash) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r, ok := t.recent[id]; ok && r.Record == nil {
+		delete(t.recent, id)
+	}
+}
+
+// stop answers every waiter, present and future, with err.
+func (t *tracker) stop(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stopped = err
+	for id, chans := range t.waiters {
+		for _, ch := range chans {
+			ch <- api.WaitResult{Err: err}
+		}
+		delete(t.waiters, id)
 	}
 }

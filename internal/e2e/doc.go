@@ -1,0 +1,24 @@
+// Package e2e holds end-to-end tests: they build the dualchain binary, run
+// it as real processes against a real redis-server, drive it only through
+// its HTTP API with the Go client, and crash it with signals, as an
+// operator or a power cut would.
+//
+// TestKillNodeLosesNothing SIGKILLs a node while senders stream transfers
+// at it: once anywhere, and once at the moment that needs the block log,
+// after a block is appended to the log and before Redis holds it (Redis is
+// made to hold writes with CLIENT PAUSE WRITE). Then it cuts the power:
+// Redis restarts empty and the node must rebuild the chain from its log.
+//
+// Invariants checked after every restart: no acknowledged transaction is
+// lost or moved (same block height and index); every sender's committed
+// nonces are gapless and no transaction or nonce is committed twice;
+// balances are what replaying exactly the committed transactions gives,
+// and they sum to the genesis supply; a client may resubmit what it was not
+// told about with the same nonce, and it is applied at most once.
+//
+// The package has no code outside its tests. Every process a test starts
+// listens on a free loopback port and is stopped by its process id, never
+// by name.
+//
+// Must not import: hotchain, coldchain, bridge, consensus
+package e2e

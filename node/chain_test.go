@@ -1,0 +1,93 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/dualchain/dualchain/api"
+	"github.com/dualchain/dualchain/hotchain"
+	"github.com/dualchain/dualchain/ledger"
+	"github.com/jonboulle/clockwork"
+)
+
+// lostReplyStore applies an update but, once, reports an error as if the
+// store's answer was lost on the way back.
+type lostReplyStore struct {
+	hotchain.Store
+	lose bool
+}
+
+func (s *lostReplyStore) Apply(ctx context.Context, u *hotchain.Update) (bool, error) {
+	applied, err := s.Store.Apply(ctx, u)
+	if s.lose && err == nil {
+		s.lose = false
+		return false, errors.New("read tcp: connection reset by peer")
+	}
+	return applied, err
+}
+
+// A retried apply whose first attempt landed must still move the head, or
+// the next block is built on a stale head and the chain stops for good.
+func TestApplyWhoseReplyWasLostMovesTheHead(t *testing.T) {
+	ctx := context.Background()
+	gen := &hotchain.Genesis{Hash: ledger.Hash{1}}
+	store := &lostReplyStore{Store: hotchain.NewMemoryStore(), lose: true}
+	log, err := openWALLog(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	c := &chain{store: store, log: log, gen: gen, logger: testLogger(t), clock: clockwork.NewRealClock()}
+	if err := c.open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := testKey(1), testKey(2)
+	p := txs(alice, bob, 0, 1)
+	keys := blockKeys(p)
+	ex := execute(c.Head(), "test", 0, p, keys, make([][]byte, len(keys)))
+	data, _ := encodeEntry(ex)
+	index, _ := log.Append(data)
+	if err := c.apply(ctx, &hotchain.Update{Index: index, Block: ex.block, Commitment: ex.commitment}); err != nil {
+		t.Fatalf("apply = %v", err)
+	}
+	if h := c.Head(); h.Index != index || h.Height != 1 || h.Head != ex.block.Header.Hash() {
+		t.Fatalf("head after a lost reply = index %d height %d, want index %d height 1", h.Index, h.Height, index)
+	}
+}
+
+// A client resubmitting a transaction that was dropped waits for the new
+// attempt instead of reading the old failure.
+func TestTrackerForgetsFailuresOnResubmit(t *testing.T) {
+	tr := newTracker()
+	id := ledger.Hash{7}
+	tr.finish([]ledger.Hash{id}, []api.WaitResult{{Err: ErrBlockFailed}})
+	tr.forget(id)
+	known, chans := tr.watch([]ledger.Hash{id})
+	if chans[0] == nil {
+		t.Fatalf("watch after forget = %+v, want a channel for the new attempt", known[0])
+	}
+	rec := &ledger.TxRecord{Height: 3}
+	tr.finish([]ledger.Hash{id}, []api.WaitResult{{Record: rec}})
+	if got := <-chans[0]; got.Record != rec {
+		t.Fatalf("waiter got %+v, want the new record", got)
+	}
+	tr.forget(id) // a commit is never forgotten
+	if known, _ := tr.watch([]ledger.Hash{id}); known[0].Record != rec {
+		t.Fatalf("watch after forgetting a commit = %+v, want the record", known[0])
+	}
+}
+
+// Stopping answers every waiter, and anyone who waits afterwards.
+func TestTrackerStop(t *testing.T) {
+	tr := newTracker()
+	_, chans := tr.watch([]ledger.Hash{{1}})
+	tr.stop(ErrStopped)
+	if got := <-chans[0]; !errors.Is(got.Err, ErrStopped) {
+		t.Fatalf("waiter at stop got %+v, want %v", got, ErrStopped)
+	}
+	if known, chans := tr.watch([]ledger.Hash{{2}}); chans[0] != nil || !errors.Is(known[0].Err, ErrStopped) {
+		t.Fatalf("watch after stop = %+v, want %v at once", known[0], ErrStopped)
+	}
+}
