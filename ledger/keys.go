@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // Key is an account's signing key.
@@ -41,7 +42,9 @@ type keyFile struct {
 const keyType = "ed25519"
 
 // WriteKeyFile writes the key to path, readable by its owner only (0600).
-// It refuses to overwrite an existing file.
+// It refuses to overwrite an existing file. The file appears whole or not
+// at all: it is written and synced aside, then linked into place (a link
+// fails if path exists).
 func WriteKeyFile(path string, k *Key) error {
 	data, err := json.MarshalIndent(keyFile{
 		Type: keyType, Address: k.Address, Seed: hex.EncodeToString(k.Private.Seed()),
@@ -49,19 +52,31 @@ func WriteKeyFile(path string, k *Key) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("ledger: write key file: %s: %w", path, fs.ErrExist)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".key-*")
 	if err != nil {
 		return fmt.Errorf("ledger: write key file: %w", err)
 	}
-	if _, err := f.Write(append(data, '\n')); err != nil {
-		f.Close()
+	defer os.Remove(f.Name())
+	if err := writeSynced(f, append(data, '\n')); err != nil {
 		return fmt.Errorf("ledger: write key file: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := os.Link(f.Name(), path); err != nil {
 		return fmt.Errorf("ledger: write key file: %w", err)
 	}
-	return f.Close()
+	return nil
+}
+
+// writeSynced writes data to f (created 0600 by os.CreateTemp), syncs and
+// closes it.
+func writeSynced(f *os.File, data []byte) error {
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
 }
 
 // LoadKeyFile reads a key written by WriteKeyFile and checks that its seed

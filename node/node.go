@@ -141,7 +141,10 @@ func (n *Node) Run(ctx context.Context) error {
 		return n.server.Shutdown(shutdown)
 	})
 	n.logger.Info("serving API", "addr", n.listener.Addr().String())
-	return g.Wait()
+	err := g.Wait()
+	h := n.chain.Head()
+	n.logger.Info("node stopped", "height", h.Height, "index", h.Index, "err", err)
+	return err
 }
 
 func (n *Node) closeStorage() {

@@ -157,6 +157,13 @@ func (n *Node) commit(ctx context.Context, ex *execution) error {
 		n.failTaken(ex.included, nil)
 		return err
 	}
+	if last, err := n.log.LastIndex(); err != nil || last != n.chain.Head().Index {
+		// Every appended entry is applied before the next block is cut; a
+		// log ahead of the head means that broke, and a block appended now
+		// would fork the log from the store.
+		n.failTaken(ex.included, nil)
+		return fmt.Errorf("node: block log ends at %d but the head is at %d (%v)", last, n.chain.Head().Index, err)
+	}
 	index, err := n.log.Append(data)
 	if err != nil {
 		n.failTaken(ex.included, nil)
