@@ -14,8 +14,12 @@ import (
 // signatures (ZIP-215), so a batch never disagrees with a one-by-one check.
 var zip215 = &ed25519.Options{Verify: ed25519.VerifyOptionsZIP_215}
 
-// minBatchPerWorker keeps batches big enough that batching pays.
-const minBatchPerWorker = 64
+// minBatchPerWorker is the smallest batch worth a core of its own. Batch
+// verification gets cheaper per signature as the batch grows (here: 1,024
+// signatures on one core verify at ~50k/s, split over two cores at ~37k/s
+// per core), and a node verifies many requests at once, so a request's
+// batch is split only when each part stays this large.
+const minBatchPerWorker = 1024
 
 // VerifySignature checks one ed25519 signature under ZIP-215 rules.
 func VerifySignature(pub Address, msg []byte, sig Signature) bool {
@@ -32,9 +36,10 @@ func (tx *Tx) Verify() (Hash, error) {
 	return id, nil
 }
 
-// VerifyBatch checks the signatures of txs with the batch verifier, spread
-// over the machine's cores, and returns each transaction's id and error
-// (nil when the signature is good).
+// VerifyBatch checks the signatures of txs with the batch verifier, split
+// over the machine's cores when the batch is large (see minBatchPerWorker),
+// and returns each transaction's id and error (nil when the signature is
+// good).
 func VerifyBatch(txs []*Tx) ([]Hash, []error) {
 	ids := make([]Hash, len(txs))
 	errs := make([]error, len(txs))
