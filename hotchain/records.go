@@ -2,10 +2,8 @@ package hotchain
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"runtime"
 	"sync"
 
@@ -129,34 +127,16 @@ func appendWrites(dst []byte, writes []ledger.Write) []byte {
 	return dst
 }
 
-// CBOR major types, shifted into place.
+// The record encoders use ledger's canonical CBOR writers.
 const (
-	cborUint  = 0 << 5
-	cborBytes = 2 << 5
-	cborArray = 4 << 5
+	cborUint  = ledger.MajorUint
+	cborArray = ledger.MajorArray
 )
 
-// cborHead appends the head of a CBOR item of major type major and argument
-// n, in the shortest form, as canonical CBOR requires.
-func cborHead(dst []byte, major byte, n uint64) []byte {
-	switch {
-	case n < 24:
-		return append(dst, major|byte(n))
-	case n <= math.MaxUint8:
-		return append(dst, major|24, byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(dst, major|25), uint16(n))
-	case n <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(dst, major|26), uint32(n))
-	}
-	return binary.BigEndian.AppendUint64(append(dst, major|27), n)
-}
-
-// appendByteString appends b as a CBOR byte string. Like ledger's encoding,
-// it makes no difference between nil and empty.
-func appendByteString(dst, b []byte) []byte {
-	return append(cborHead(dst, cborBytes, uint64(len(b))), b...)
-}
+var (
+	cborHead         = ledger.AppendHead
+	appendByteString = ledger.AppendBytes
+)
 
 func decodeBlockRecord(data []byte) (*blockRecord, error) {
 	r := new(blockRecord)

@@ -7,16 +7,30 @@ import "encoding/binary"
 // reflection, and the signing bytes are needed for every transaction
 // verified. txcodec_test.go checks that both encoders give the same bytes.
 
-// CBOR major types, shifted into the initial byte.
+// CBOR major types, shifted into the initial byte, for AppendHead.
 const (
-	majorUint  = 0 << 5
-	majorBytes = 2 << 5
-	majorText  = 3 << 5
-	majorArray = 4 << 5
+	MajorUint  byte = 0 << 5
+	MajorBytes byte = 2 << 5
+	MajorText  byte = 3 << 5
+	MajorArray byte = 4 << 5
 )
 
-// appendHead appends a canonical (shortest) CBOR head for major type m
-// and argument n.
+const (
+	majorUint  = MajorUint
+	majorBytes = MajorBytes
+	majorText  = MajorText
+	majorArray = MajorArray
+)
+
+// AppendHead appends a canonical (shortest) CBOR head for major type m
+// and argument n. Hand-written encoders on hot paths (here and in the
+// stores) build on it; their tests hold them to Marshal.
+func AppendHead(b []byte, m byte, n uint64) []byte { return appendHead(b, m, n) }
+
+// AppendBytes appends p as a canonical CBOR byte string (nil and empty
+// encode alike, as in Marshal).
+func AppendBytes(b []byte, p []byte) []byte { return appendBytes(b, p) }
+
 func appendHead(b []byte, m byte, n uint64) []byte {
 	switch {
 	case n < 24:
