@@ -37,7 +37,7 @@ func BenchmarkVerify(b *testing.B) {
 		{"ed25519consensus-batch", verifyConsensusBatch},
 	}
 	for _, v := range variants {
-		for _, n := range []int{64, 1024} {
+		for _, n := range []int{64, 1024, 4096} {
 			txs := signedTxs(n)
 			b.Run(fmt.Sprintf("%s/n=%d", v.name, n), func(b *testing.B) {
 				b.ReportAllocs()
