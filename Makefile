@@ -1,7 +1,7 @@
 # dualchain's make targets. `make test` is the README's test command and what
 # CI runs; `make run` is the README's first command.
 
-.PHONY: run test build bench vet
+.PHONY: run test build bench vet soak
 
 run: ## a one-node dev chain on real Redis (installed when missing)
 	bash scripts/dev.sh
@@ -17,3 +17,7 @@ vet:
 
 bench: ## the benchmarks behind docs/performance.md (several runs each)
 	bash scripts/bench.sh
+
+SOAK_COUNT ?= 20
+soak: ## the kill -9 / restart test of real processes on real Redis, SOAK_COUNT times (CI runs it once)
+	go test -race -tags invariants -run 'TestKillNodeLosesNothing' -count $(SOAK_COUNT) -timeout 60m ./internal/e2e

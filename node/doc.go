@@ -10,9 +10,13 @@
 // node is its own leader.
 //
 // Invariants: the store never applies an entry twice (it keeps the applied
-// index atomically with the state); a store that lost its data (wiped Redis)
-// is rebuilt from genesis and the log, never written onto; the store is
-// never ahead of the log.
+// index atomically with the state); a block is executed only on a store
+// that is at the head, checked after its reads, so a store that lost its
+// data (wiped Redis) or went back in time (restarted from an old snapshot)
+// is rebuilt from genesis and the log, never written onto, and clients'
+// reads are refused while it is; the store is never ahead of the log, and
+// the log never ahead of the applied head when a block is cut; a block in
+// the log is committed and is never reported to a client as failed.
 //
 // Must not import: cmd
 package node

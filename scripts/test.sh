@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs dualchain's whole test suite: formatting, go vet, and every test with
+# Runs dualchain's whole test suite: formatting, go vet, staticcheck, and every test with
 # the race detector and the invariants build tag, against a real
 # redis-server this script starts on a free loopback port (and installs from
 # Debian's packages when missing). The README's test command runs this.
@@ -30,6 +30,10 @@ fi
 echo "== go vet"
 go vet ./...
 go vet -tags invariants ./...
+
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags invariants ./...
 
 echo "== go test (race detector, invariants)"
 go test -race -tags invariants -timeout 15m ./... 2>&1 | tee "$work/test.log"
