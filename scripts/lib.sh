@@ -33,6 +33,7 @@ start_redis() {
 	local dir=$1
 	shift
 	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd) # redis-server changes into --dir before opening --logfile
 	for _ in 1 2 3; do
 		REDIS_PORT=$(free_port) || return 1
 		redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$dir" \
