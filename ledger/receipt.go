@@ -113,5 +113,8 @@ type TxRecord struct {
 type Account struct {
 	Address Address `json:"address"`
 	Balance uint64  `json:"balance"`
-	Nonce   uint64  `json:"nonce"`
+	Nonce   uint64  `json:"nonce"` // next nonce, as committed
+	// PendingNonce is the next nonce after the node's pending transactions
+	// of the account: the one to sign with next. At least Nonce.
+	PendingNonce uint64 `json:"pending_nonce"`
 }

@@ -211,7 +211,7 @@ func (b backend) Account(ctx context.Context, addr ledger.Address) (ledger.Accou
 	}
 	nonce, _ := ledger.DecodeUint64(values[0])
 	bal, _ := ledger.DecodeUint64(values[1])
-	return ledger.Account{Address: addr, Balance: bal, Nonce: nonce}, nil
+	return ledger.Account{Address: addr, Balance: bal, Nonce: nonce, PendingNonce: b.n.pool.pendingNonce(addr, nonce)}, nil
 }
 
 // Status describes the node.

@@ -262,6 +262,24 @@ func (m *mempool) full(blockTxs int) bool {
 	return m.size >= blockTxs && len(m.ready) > 0
 }
 
+// pendingNonce is the nonce after sender a's pending and taken
+// transactions that follow committed without a gap.
+func (m *mempool) pendingNonce(a ledger.Address, committed uint64) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.senders[a]
+	if s == nil {
+		return committed
+	}
+	n := max(committed, s.next)
+	for {
+		if _, ok := s.txs[n]; !ok {
+			return n
+		}
+		n++
+	}
+}
+
 // has reports whether id is pending or taken.
 func (m *mempool) has(id ledger.Hash) bool {
 	m.mu.Lock()

@@ -227,3 +227,22 @@ func TestMempoolNonceTakenBeforeFull(t *testing.T) {
 		t.Fatalf("add(same nonce, full pool) = %v, want %v", err, ErrNonceTaken)
 	}
 }
+
+func TestMempoolPendingNonce(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	m := newMempool(100, 16)
+	if got := m.pendingNonce(alice.Address, 4); got != 4 {
+		t.Fatalf("pendingNonce(unknown sender, 4) = %d, want 4", got)
+	}
+	for _, n := range []uint64{4, 5, 7} { // 6 missing
+		tx, id := signedTransfer(alice, n, bob.Address, 1)
+		addTx(m, tx, id, 4, 0)
+	}
+	if got := m.pendingNonce(alice.Address, 4); got != 6 {
+		t.Fatalf("pendingNonce(4, 5 pending, 7 after a gap) = %d, want 6", got)
+	}
+	m.take(1) // nonce 4 in flight
+	if got := m.pendingNonce(alice.Address, 4); got != 6 {
+		t.Fatalf("pendingNonce with 4 taken = %d, want 6", got)
+	}
+}

@@ -187,9 +187,10 @@ func (b *Backend) Account(ctx context.Context, addr ledger.Address) (ledger.Acco
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return ledger.Account{
-		Address: addr,
-		Balance: b.state.balance(addr),
-		Nonce:   b.state.uint64(ledger.NonceKey(addr)),
+		Address:      addr,
+		Balance:      b.state.balance(addr),
+		Nonce:        b.state.uint64(ledger.NonceKey(addr)),
+		PendingNonce: b.nextNonceLocked(addr),
 	}, nil
 }
 

@@ -206,10 +206,19 @@ func TestTransferPending(t *testing.T) {
 	if res.Status != api.StatusPending {
 		t.Errorf("transfer without --wait = %+v, want pending", res)
 	}
-	// The same nonce again is taken by the pending tx ...
-	n.run(t, append(args, "--amount", "2")...).fails(t, 1, "nonce_taken")
+	// The next transfer signs with the nonce after the pending one ...
+	next := parseJSON[api.TxResult](t, n.run(t, append(args, "--amount", "2", "--json")...).ok(t))
+	if next.Status != api.StatusPending {
+		t.Errorf("second transfer without --wait = %+v, want pending", next)
+	}
+	acct := parseJSON[ledger.Account](t, n.run(t, "balance", faucet.Address.String(), "--json").ok(t))
+	if acct.Nonce != 0 || acct.PendingNonce != 2 {
+		t.Errorf("balance --json = %+v, want nonce 0 and pending_nonce 2", acct)
+	}
+	// ... a nonce already pending is refused ...
+	n.run(t, append(args, "--amount", "3", "--nonce", "0")...).fails(t, 1, "nonce_taken")
 	// ... and a wait that times out says the tx is still pending.
-	r := n.run(t, append(args, "--nonce", "1", "--wait")...)
+	r := n.run(t, append(args, "--nonce", "2", "--wait")...)
 	r.fails(t, 1, "pending")
 	wantLines(t, r.stdout, "status pending")
 }

@@ -25,7 +25,11 @@ func (a *app) balanceCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.print(acct, field{"address", acct.Address}, field{"balance", acct.Balance}, field{"nonce", acct.Nonce})
+			fields := []field{{"address", acct.Address}, {"balance", acct.Balance}, {"nonce", acct.Nonce}}
+			if acct.PendingNonce > acct.Nonce {
+				fields = append(fields, field{"pending nonce", acct.PendingNonce})
+			}
+			return a.print(acct, fields...)
 		},
 	}
 }

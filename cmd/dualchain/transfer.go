@@ -102,7 +102,7 @@ func buildTransfer(ctx context.Context, c *client.Client, key *ledger.Key, to le
 		if err != nil {
 			return nil, err
 		}
-		nonce = acct.Nonce
+		nonce = max(acct.Nonce, acct.PendingNonce) // after the node's pending txs
 	}
 	tx := &ledger.Tx{
 		ChainID: st.ChainID, Chain: ledger.Hot, Nonce: nonce, From: key.Address,
