@@ -4,4 +4,6 @@
 // WebAssembly for the VM.
 //
 // Import rule: a contract imports only ledger and the standard library.
+//
+// Must not import: vm, hotchain, coldchain, bridge, consensus, node, api, client, cmd, internal
 package contracts

@@ -14,4 +14,6 @@
 //
 // Import rule: ledger imports no other dualchain package; only the standard
 // library and crypto and encoding modules.
+//
+// Must not import: contracts, vm, hotchain, coldchain, bridge, consensus, node, api, client, cmd, internal
 package ledger

@@ -8,4 +8,6 @@
 //
 // Invariants: every add and subtract is checked; a failed call changes no
 // balance. Import rule: token imports only ledger and the standard library.
+//
+// Must not import: vm, hotchain, coldchain, bridge, consensus, node, api, client, cmd, internal
 package token
