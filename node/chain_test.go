@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dualchain/dualchain/api"
 	"github.com/dualchain/dualchain/hotchain"
@@ -89,5 +91,67 @@ func TestTrackerStop(t *testing.T) {
 	}
 	if known, chans := tr.watch([]ledger.Hash{{2}}); chans[0] != nil || !errors.Is(known[0].Err, ErrStopped) {
 		t.Fatalf("watch after stop = %+v, want %v at once", known[0], ErrStopped)
+	}
+}
+
+// stopDuringApply stops the node (through stop) when the first block is
+// being applied, after it is in the log.
+type stopDuringApply struct {
+	hotchain.Store
+	stop func()
+	once sync.Once
+}
+
+func (s *stopDuringApply) Apply(ctx context.Context, u *hotchain.Update) (bool, error) {
+	s.once.Do(s.stop)
+	if err := ctx.Err(); err != nil { // like Redis I/O, give up on a done ctx
+		return false, err
+	}
+	return s.Store.Apply(ctx, u)
+}
+
+// A block in the log is committed: stopping the node while it is applied
+// must not tell its senders it failed.
+func TestStopDuringApplyDoesNotFailCommittedBlock(t *testing.T) {
+	cfg := TestConfig(t.TempDir())
+	cfg.Logger = testLogger(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.store = &stopDuringApply{Store: hotchain.NewMemoryStore(), stop: cancel}
+	n, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	tx := transfer(faucet(t, cfg), 0, testKey(3).Address, 1)
+	ids, errs := n.Backend().Submit(context.Background(), []*ledger.Tx{tx})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	got := n.Backend().Wait(wctx, ids)[0]
+	<-done
+	if got.Record == nil || errors.Is(got.Err, ErrBlockFailed) {
+		t.Fatalf("Wait after stopping mid-apply = %+v, want the committed record", got)
+	}
+}
+
+// While the store is rebuilt, clients' reads are refused, not answered
+// from a state between genesis and the head.
+func TestReadsRefusedDuringRebuild(t *testing.T) {
+	cfg := TestConfig(t.TempDir())
+	n := startNode(t, cfg)
+	n.chain.rebuilding.Store(true)
+	defer n.chain.rebuilding.Store(false)
+	b := n.Backend()
+	if _, err := b.Account(context.Background(), testKey(1).Address); !errors.Is(err, ErrRebuilding) {
+		t.Fatalf("Account during rebuild = %v, want %v", err, ErrRebuilding)
+	}
+	if _, err := b.Tx(context.Background(), ledger.Hash{1}); !errors.Is(err, ErrRebuilding) {
+		t.Fatalf("Tx during rebuild = %v, want %v", err, ErrRebuilding)
+	}
+	if _, err := b.Block(context.Background(), 0); !errors.Is(err, ErrRebuilding) {
+		t.Fatalf("Block during rebuild = %v, want %v", err, ErrRebuilding)
 	}
 }

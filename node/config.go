@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"github.com/dualchain/dualchain/hotchain"
 	"log/slog"
 	"time"
 )
@@ -23,6 +24,8 @@ type Config struct {
 	NonceWindow   uint64        // how far past its next nonce a sender may submit
 
 	Logger *slog.Logger
+
+	store hotchain.Store // tests: use this store instead of opening one
 }
 
 // DefaultConfig returns settings for a dev node on this machine.

@@ -91,6 +91,9 @@ func (n *Node) openStorage(ctx context.Context, gen *hotchain.Genesis) error {
 }
 
 func openStore(cfg Config) (hotchain.Store, error) {
+	if cfg.store != nil {
+		return cfg.store, nil
+	}
 	if cfg.Store == "redis" {
 		s, err := hotchain.OpenRedis(cfg.RedisURL)
 		if err != nil {
