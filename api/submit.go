@@ -46,8 +46,10 @@ func parseWait(q url.Values) (bool, error) {
 
 // maxPrealloc bounds the buffer allocated for a body before any of it
 // arrives: a client announcing a 16 MB body and sending it slowly must not
-// hold 16 MB per connection. Larger bodies grow the buffer as they arrive.
-const maxPrealloc = 64 << 10
+// hold 16 MB per connection (the node's server also bounds how long a body
+// may take). It fits a batch of 1,000 transfers in CBOR (~160 KiB) in one
+// allocation; larger bodies grow the buffer as they arrive.
+const maxPrealloc = 256 << 10
 
 // readTxs reads the bounded body and decodes it.
 func (s *Server) readTxs(w http.ResponseWriter, r *http.Request) ([]*ledger.Tx, error) {

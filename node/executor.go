@@ -67,7 +67,14 @@ func execute(head hotchain.Meta, chainID string, now int64, txs []pendingTx, key
 	for i, k := range keys {
 		o.base[string(k)] = values[i]
 	}
-	ex := &execution{block: &ledger.Block{}, nonces: make(map[ledger.Address]uint64)}
+	ex := &execution{
+		block: &ledger.Block{
+			Txs:      make([]ledger.Tx, 0, len(txs)),
+			Receipts: make([]ledger.Receipt, 0, len(txs)),
+		},
+		included: make([]pendingTx, 0, len(txs)),
+		nonces:   make(map[ledger.Address]uint64, len(txs)),
+	}
 	for _, p := range txs {
 		ex.run(o, p)
 	}
