@@ -24,7 +24,7 @@
 //   - Request bodies are bounded (Config.MaxBodyBytes, Config.MaxBatch) and
 //     decoded strictly: unknown fields and trailing data are errors. No
 //     more than MaxBatch transactions are decoded from one body, and no
-//     more than 64 KiB is allocated for a body before it arrives.
+//     more than 256 KiB is allocated for a body before it arrives.
 //   - No panic reaches a client: a handler that panics answers 500 internal.
 //
 // A submission's HTTP status: 200 when at least one transaction was

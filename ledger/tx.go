@@ -85,19 +85,6 @@ type Tx struct {
 	Sig      Signature `json:"sig"`
 }
 
-// txBody is everything a signature covers: Tx without Sig.
-type txBody struct {
-	_        struct{} `cbor:",toarray"`
-	ChainID  string
-	Chain    Chain
-	Nonce    uint64
-	From     Address
-	Contract Address
-	Function string
-	Args     Bytes
-	GasLimit uint64
-}
-
 // signingTag domain-separates transaction signatures and ids from every
 // other message a key might sign.
 const signingTag = "dualchain/tx/v1\x00"

@@ -6,6 +6,20 @@ import (
 	"testing"
 )
 
+// txBody is everything a signature covers: Tx without Sig, for the
+// generic encoder.
+type txBody struct {
+	_        struct{} `cbor:",toarray"`
+	ChainID  string
+	Chain    Chain
+	Nonce    uint64
+	From     Address
+	Contract Address
+	Function string
+	Args     Bytes
+	GasLimit uint64
+}
+
 // genericEncoding is what fxamacker's encoder, in ledger's mode, makes of
 // the transaction's fields; the hand-written encoder must match it.
 func genericEncoding(t testing.TB, tx *Tx) (body, full []byte) {
