@@ -127,6 +127,7 @@ type TxView struct {
 	Path     ledger.Path     `json:"path"`
 	Error    string          `json:"error,omitempty"`
 	Events   []ledger.Event  `json:"events"`
+	Result   ledger.Bytes    `json:"result,omitempty"` // what the call returned; a deploy's is the contract address
 }
 
 // NewTxView flattens a transaction record. Its id is the receipt's, which
@@ -144,7 +145,7 @@ func NewTxView(rec *ledger.TxRecord) TxView {
 		Contract: tx.Contract, Function: tx.Function, Input: nonNil(tx.Args),
 		GasLimit: tx.GasLimit, Sig: tx.Sig[:],
 		Status: rc.Status, GasUsed: rc.GasUsed, Path: rc.Path, Error: rc.Error,
-		Events: rc.Events,
+		Events: rc.Events, Result: rc.Result,
 	}
 	if v.Events == nil {
 		v.Events = []ledger.Event{}

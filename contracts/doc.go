@@ -1,9 +1,13 @@
-// Package contracts holds the sources of dualchain's contracts. Each
-// subpackage is one contract, written once in Go: linked natively into the
-// node as an optimistic native function and (from a later issue) compiled to
-// WebAssembly for the VM.
+// Package contracts holds dualchain's contracts. Each subpackage is one
+// contract: its WebAssembly module, committed beside the source it is
+// built from (`make contracts` rebuilds them; a test checks the committed
+// bytes), and, where the node runs it natively, a Go twin of its exports.
 //
-// Import rule: a contract imports only ledger and the standard library.
+//   - token: the base token, in WAT, with a native twin.
+//   - registry: a name registry in Rust no_std, VM only.
 //
-// Must not import: vm, hotchain, coldchain, bridge, consensus, node, api, client, cmd, internal
+// Import rule: a contract imports only ledger, vm (the Env its native
+// functions run against) and the standard library.
+//
+// Must not import: hotchain, coldchain, bridge, consensus, node, api, client, cmd, internal
 package contracts

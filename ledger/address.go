@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -20,6 +21,23 @@ type Hash [32]byte
 // ContractAddress derives the address of a built-in contract from its name.
 func ContractAddress(name string) Address {
 	return Address(sha256.Sum256([]byte("dualchain/contract/" + name)))
+}
+
+// DeployAddress is the address deploy transactions name as their contract,
+// with function FuncDeploy and the module's bytes as arguments.
+var DeployAddress = ContractAddress("deploy")
+
+// FuncDeploy is the function name of a deploy transaction.
+const FuncDeploy = "deploy"
+
+// DeployedAddress is the address of the contract that deployer's
+// transaction with nonce deploys.
+func DeployedAddress(deployer Address, nonce uint64) Address {
+	b := make([]byte, 0, 64)
+	b = append(b, "dualchain/deploy/v1"...)
+	b = append(b, deployer[:]...)
+	b = binary.BigEndian.AppendUint64(b, nonce)
+	return Address(sha256.Sum256(b))
 }
 
 // String returns "dc" followed by 64 lowercase hex digits.
@@ -136,6 +154,9 @@ func (b *Bytes) UnmarshalCBOR(data []byte) error {
 	var raw []byte
 	if err := decMode.Unmarshal(data, &raw); err != nil {
 		return fmt.Errorf("%w: %v", ErrBadEncoding, err)
+	}
+	if len(raw) == 0 {
+		raw = nil // as encoded: nil and empty encode alike
 	}
 	*b = raw
 	return nil

@@ -97,6 +97,7 @@ type Receipt struct {
 	Path    Path     `json:"path"`
 	Error   string   `json:"error,omitempty"`
 	Events  []Event  `json:"events,omitempty"`
+	Result  Bytes    `json:"result,omitempty"` // what the call returned (a deploy: the new contract's address)
 }
 
 // TxRecord is a transaction included in a block, with its receipt and

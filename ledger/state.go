@@ -8,7 +8,15 @@ import "encoding/binary"
 const (
 	keyNonce   = 'n' // 'n' + account address -> next nonce, 8 bytes big-endian
 	keyStorage = 's' // 's' + contract address + contract's key -> contract's value
+	keyCode    = 'c' // 'c' + contract address -> the SHA-256 hash of its code
+	keyBlob    = 'w' // 'w' + code hash -> the WebAssembly module, as deployed
 )
+
+// CodeKey is the state key holding the code hash of the contract at a.
+func CodeKey(a Address) []byte { return append([]byte{keyCode}, a[:]...) }
+
+// CodeBlobKey is the state key holding the module whose hash is h.
+func CodeBlobKey(h Hash) []byte { return append([]byte{keyBlob}, h[:]...) }
 
 // NonceKey is the state key of an account's next nonce on the hot chain.
 func NonceKey(a Address) []byte {

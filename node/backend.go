@@ -10,6 +10,7 @@ import (
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/ledger"
+	"github.com/dualchain/dualchain/vm"
 )
 
 // backend is the node as the API sees it.
@@ -29,7 +30,7 @@ func (b backend) Submit(ctx context.Context, txs []*ledger.Tx) ([]ledger.Hash, [
 	todo := make([]bool, len(txs))
 	for i, tx := range txs {
 		if errs[i] == nil {
-			errs[i] = b.n.check(tx)
+			errs[i] = b.n.check(ctx, tx)
 		}
 		todo[i] = errs[i] == nil
 	}
@@ -44,9 +45,11 @@ func (b backend) Submit(ctx context.Context, txs []*ledger.Tx) ([]ledger.Hash, [
 	return ids, errs
 }
 
-// check validates what needs no state: shape, chain, and that the call has
-// a native function (the only kind this node runs until the VM arrives).
-func (n *Node) check(tx *ledger.Tx) error {
+// check validates what needs no state: shape, chain, gas, and for the
+// calls the node understands without running them (a transfer of the base
+// token, a deploy), their arguments. check is called with a context only
+// for a deploy, whose module it compiles.
+func (n *Node) check(ctx context.Context, tx *ledger.Tx) error {
 	if err := tx.Validate(); err != nil {
 		return err
 	}
@@ -55,12 +58,44 @@ func (n *Node) check(tx *ledger.Tx) error {
 		return detail(ErrWrongChainID, "transaction for %q, this chain is %q", tx.ChainID, n.chainID)
 	case tx.Chain != ledger.Hot:
 		return detail(ErrUnsupported, "%s chain transactions", tx.Chain)
-	case tx.Contract != token.Address || tx.Function != token.FuncTransfer:
-		return detail(ErrUnknownContract, "%s.%s (this node runs the base token's transfer)", tx.Contract, tx.Function)
-	case tx.GasLimit < token.TransferGas:
-		return detail(ErrGasLimit, "gas limit %d, transfer uses %d", tx.GasLimit, token.TransferGas)
+	case tx.GasLimit > MaxGasLimit:
+		return detail(ErrGasLimit, "gas limit %d, at most %d", tx.GasLimit, MaxGasLimit)
+	case tx.Contract == ledger.DeployAddress:
+		return n.checkDeploy(ctx, tx)
+	case isTransfer(tx):
+		if tx.GasLimit < token.TransferGas {
+			return detail(ErrGasLimit, "gas limit %d, a transfer may use %d", tx.GasLimit, token.TransferGas)
+		}
+		if _, err := token.DecodeTransfer(tx.Args); err != nil {
+			return detail(ErrBadArgs, "%v", err)
+		}
+	case tx.GasLimit < vm.GasCall:
+		return detail(ErrGasLimit, "gas limit %d, a call's base cost is %d", tx.GasLimit, vm.GasCall)
 	}
-	if _, err := token.DecodeTransfer(tx.Args); err != nil {
+	return nil
+}
+
+// MaxGasLimit bounds one transaction's gas limit, and with it how long one
+// call can hold up a block: a tight loop burns it in a few hundred
+// milliseconds, well inside the VM's deadline.
+const MaxGasLimit = 10_000_000
+
+// isTransfer reports whether tx is a transfer of the base token.
+func isTransfer(tx *ledger.Tx) bool {
+	return tx.Contract == token.Address && tx.Function == token.FuncTransfer
+}
+
+// checkDeploy refuses a deploy whose module could never run or whose gas
+// limit cannot pay for it, so the deployer learns why at once.
+func (n *Node) checkDeploy(ctx context.Context, tx *ledger.Tx) error {
+	need := vm.GasCall + vm.DeployGas(len(tx.Args))
+	switch {
+	case tx.Function != ledger.FuncDeploy:
+		return detail(ErrUnknownContract, "the deploy address has one function, %q", ledger.FuncDeploy)
+	case tx.GasLimit < need:
+		return detail(ErrGasLimit, "gas limit %d, deploying %d bytes uses %d", tx.GasLimit, len(tx.Args), need)
+	}
+	if _, err := n.vm.Compile(ctx, tx.Args); err != nil {
 		return detail(ErrBadArgs, "%v", err)
 	}
 	return nil
@@ -120,9 +155,11 @@ func (n *Node) senders(ctx context.Context, txs []*ledger.Tx, todo []bool) (map[
 // admit rejects a transfer its sender cannot cover from the committed
 // balance, and otherwise hands it to the mempool.
 func (n *Node) admit(tx *ledger.Tx, id ledger.Hash, acct ledger.Account, epoch uint64, now time.Time) error {
-	args, _ := token.DecodeTransfer(tx.Args) // checked in check
-	if args.Amount > acct.Balance {
-		return detail(ErrInsufficientFunds, "balance %d, amount %d", acct.Balance, args.Amount)
+	if isTransfer(tx) {
+		args, _ := token.DecodeTransfer(tx.Args) // checked in check
+		if args.Amount > acct.Balance {
+			return detail(ErrInsufficientFunds, "balance %d, amount %d", acct.Balance, args.Amount)
+		}
 	}
 	n.tracker.forget(id)
 	dropped, err := n.pool.add(tx, id, acct.Nonce, epoch, now)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dualchain/dualchain/client"
+	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/internal/redistest"
 	"github.com/dualchain/dualchain/ledger"
@@ -59,6 +60,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.Run(store, func(b *testing.B) {
 			cfg := TestConfig(b.TempDir())
 			cfg.Dev = false
+			cfg.Exec = ExecNative
 			cfg.BlockInterval = 5 * time.Millisecond
 			cfg.Store = store
 			if store == "redis" {
@@ -129,14 +131,15 @@ func BenchmarkExecute(b *testing.B) {
 	for i, tx := range txs {
 		pending[i] = pendingTx{tx: tx, id: tx.ID()}
 	}
-	stateKeys := blockKeys(pending)
-	values := make([][]byte, len(stateKeys))
-	for i := range values {
-		values[i] = ledger.EncodeUint64(1 << 40)
+	base := tokenState(state{})
+	for _, k := range keys {
+		base[string(token.BalanceKey(k.Address))] = ledger.EncodeUint64(1 << 40)
 	}
+	d := testDispatcher(b)
+	d.mode = ExecNative
 	b.ResetTimer()
 	for b.Loop() {
-		execute(hotchain.Meta{}, "bench", 0, pending, stateKeys, values)
+		executeIn(b, d, hotchain.Meta{}, base, pending)
 	}
 	b.ReportMetric(float64(b.N*len(txs))/b.Elapsed().Seconds(), "transfers/s")
 }

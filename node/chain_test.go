@@ -46,9 +46,7 @@ func TestApplyWhoseReplyWasLostMovesTheHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice, bob := testKey(1), testKey(2)
-	p := txs(alice, bob, 0, 1)
-	keys := blockKeys(p)
-	ex := execute(c.Head(), "test", 0, p, keys, make([][]byte, len(keys)))
+	ex := executeIn(t, testDispatcher(t), c.Head(), tokenState(state{}), txs(alice, bob, 0, 1))
 	data, _ := encodeEntry(ex)
 	index, _ := log.Append(data)
 	if err := c.apply(ctx, &hotchain.Update{Index: index, Block: ex.block, Commitment: ex.commitment}); err != nil {

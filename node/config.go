@@ -3,9 +3,11 @@ package node
 import (
 	"errors"
 	"fmt"
-	"github.com/dualchain/dualchain/hotchain"
 	"log/slog"
 	"time"
+
+	"github.com/dualchain/dualchain/hotchain"
+	"github.com/dualchain/dualchain/vm"
 )
 
 // Config configures one node. The CLI fills it from flags; nothing in this
@@ -22,6 +24,13 @@ type Config struct {
 	BlockInterval time.Duration // or when the oldest ready tx has waited this long
 	MempoolSize   int           // pending txs at most; beyond, submissions fail with mempool_full
 	NonceWindow   uint64        // how far past its next nonce a sender may submit
+
+	// Exec picks the path of calls that have an optimistic native
+	// function: ExecNative, ExecVM or ExecBoth.
+	Exec string
+	// VM configures the contract VM; an empty CacheDir becomes
+	// DataDir/vmcache, so compiled contracts survive restarts.
+	VM vm.Config
 
 	Logger *slog.Logger
 
@@ -40,17 +49,21 @@ func DefaultConfig() Config {
 		BlockInterval: 5 * time.Millisecond,
 		MempoolSize:   200_000,
 		NonceWindow:   1024,
+		Exec:          ExecNative,
+		VM:            vm.DefaultConfig(),
 		Logger:        slog.Default(),
 	}
 }
 
-// TestConfig returns DefaultConfig with a data dir and fast timings for tests.
+// TestConfig returns DefaultConfig with a data dir and fast timings for
+// tests, running every call with a native function both ways.
 func TestConfig(dataDir string) Config {
 	c := DefaultConfig()
 	c.DataDir = dataDir
 	c.HTTPAddr = "127.0.0.1:0"
 	c.Dev = true
 	c.BlockInterval = time.Millisecond
+	c.Exec = ExecBoth // every test's calls are checked native against VM
 	return c
 }
 
@@ -71,6 +84,8 @@ func (c Config) Validate() error {
 		return errors.New("node: mempool size must be at least max block txs")
 	case c.NonceWindow < 1:
 		return errors.New("node: nonce window must be at least 1")
+	case c.Exec != ExecNative && c.Exec != ExecVM && c.Exec != ExecBoth:
+		return fmt.Errorf("node: exec %q: want native, vm or both", c.Exec)
 	}
-	return nil
+	return c.VM.Validate()
 }

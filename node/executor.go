@@ -2,34 +2,48 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"slices"
 
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/ledger"
+	"github.com/dualchain/dualchain/vm"
 )
 
 // overlay is the state a block executes against: values read from the store
-// in one batch, and the block's writes on top.
+// in one batch, values fetched one at a time for keys the batch could not
+// foresee (a VM call's reads), and the block's writes on top.
 type overlay struct {
 	base   map[string][]byte
 	writes map[string][]byte
+	fetch  func(key []byte) ([]byte, error) // nil: unknown keys are absent
+	err    error                            // the first fetch that failed
 }
 
 func (o *overlay) Get(key []byte) []byte {
 	if v, ok := o.writes[string(key)]; ok {
 		return v
 	}
-	return o.base[string(key)]
+	if v, ok := o.base[string(key)]; ok || o.fetch == nil {
+		return v
+	}
+	v, err := o.fetch(key)
+	if err != nil && o.err == nil {
+		o.err = err
+	}
+	o.base[string(key)] = v
+	return v
 }
 
 func (o *overlay) Set(key, value []byte) { o.writes[string(key)] = value }
 
-var _ token.State = (*overlay)(nil)
+var _ vm.State = (*overlay)(nil)
 
-// blockKeys lists, without duplicates, every state key the transactions
-// read or write, so the block's reads are one round trip.
+// blockKeys lists, without duplicates, the state keys the transactions are
+// known to read or write, so most of the block's reads are one round trip:
+// senders' nonces, called contracts' code hashes and the token's balances.
 func blockKeys(txs []pendingTx) [][]byte {
 	seen := make(map[string]bool, 3*len(txs))
 	keys := make([][]byte, 0, 3*len(txs))
@@ -41,7 +55,11 @@ func blockKeys(txs []pendingTx) [][]byte {
 	}
 	for _, p := range txs {
 		addKey(ledger.NonceKey(p.tx.From))
-		ks, _ := token.Keys(p.tx.Function, p.tx.From, p.tx.Args)
+		if p.tx.Contract == ledger.DeployAddress {
+			continue
+		}
+		addKey(ledger.CodeKey(p.tx.Contract))
+		ks, _ := token.Keys(p.tx.Contract, p.tx.Function, p.tx.From, p.tx.Args)
 		for _, k := range ks {
 			addKey(k)
 		}
@@ -56,44 +74,61 @@ type execution struct {
 	included   []pendingTx
 	dropped    []pendingTxErr
 	nonces     map[ledger.Address]uint64 // each sender's next nonce after the block
+	dispatch   *dispatcher
 }
 
-// execute runs txs in order on top of the head, with values read for keys,
-// and builds the next block. A transaction whose nonce is not its sender's
-// next nonce is dropped; one whose call fails is included with a failed
-// receipt, consumes its nonce and changes no balance.
-func execute(head hotchain.Meta, chainID string, now int64, txs []pendingTx, keys, values [][]byte) *execution {
-	o := &overlay{base: make(map[string][]byte, len(keys)), writes: make(map[string][]byte)}
-	for i, k := range keys {
-		o.base[string(k)] = values[i]
+// blockInput is what a block is executed from.
+type blockInput struct {
+	head    hotchain.Meta
+	chainID string
+	now     int64
+	txs     []pendingTx
+	keys    [][]byte // read in one batch: values[i] is keys[i]'s value
+	values  [][]byte
+	fetch   func(key []byte) ([]byte, error) // reads a key the batch missed
+}
+
+// execute runs the transactions in order on top of the head and builds the
+// next block. A transaction whose nonce is not its sender's next nonce is
+// dropped; one whose call fails is included with a failed receipt, consumes
+// its nonce and changes nothing else. It fails only when a fetch failed.
+func execute(ctx context.Context, d *dispatcher, in blockInput) (*execution, error) {
+	o := &overlay{base: make(map[string][]byte, len(in.keys)), writes: make(map[string][]byte), fetch: in.fetch}
+	for i, k := range in.keys {
+		o.base[string(k)] = in.values[i]
 	}
 	ex := &execution{
 		block: &ledger.Block{
-			Txs:      make([]ledger.Tx, 0, len(txs)),
-			Receipts: make([]ledger.Receipt, 0, len(txs)),
+			Txs:      make([]ledger.Tx, 0, len(in.txs)),
+			Receipts: make([]ledger.Receipt, 0, len(in.txs)),
 		},
-		included: make([]pendingTx, 0, len(txs)),
-		nonces:   make(map[ledger.Address]uint64, len(txs)),
+		included: make([]pendingTx, 0, len(in.txs)),
+		nonces:   make(map[ledger.Address]uint64, len(in.txs)),
+		dispatch: d,
 	}
-	for _, p := range txs {
-		ex.run(o, p)
+	height := in.head.Height + 1
+	for _, p := range in.txs {
+		ex.run(ctx, o, p, height)
+	}
+	if o.err != nil {
+		return nil, fmt.Errorf("node: read state: %w", o.err)
 	}
 	changes := writeSet(o)
 	ex.block.Writes = make([]ledger.Write, len(changes))
 	for i, c := range changes {
 		ex.block.Writes[i] = ledger.Write{Key: c.Key, Value: c.New}
 	}
-	ex.commitment = hotchain.Apply(head.Commitment, changes)
+	ex.commitment = hotchain.Apply(in.head.Commitment, changes)
 	ex.block.Header = ledger.Header{
-		ChainID: chainID, Height: head.Height + 1, Parent: head.Head, Time: now,
+		ChainID: in.chainID, Height: height, Parent: in.head.Head, Time: in.now,
 		Commitment: ex.commitment.Digest(),
 	}
 	ex.block.Seal()
-	return ex
+	return ex, nil
 }
 
 // run executes one transaction against o.
-func (ex *execution) run(o *overlay, p pendingTx) {
+func (ex *execution) run(ctx context.Context, o *overlay, p pendingTx, height uint64) {
 	nk := ledger.NonceKey(p.tx.From)
 	nonce, _ := ledger.DecodeUint64(o.Get(nk))
 	ex.nonces[p.tx.From] = nonce
@@ -105,23 +140,18 @@ func (ex *execution) run(o *overlay, p pendingTx) {
 		ex.dropped = append(ex.dropped, pendingTxErr{p.id, err})
 		return
 	}
-	status, msg := callNative(o, p.tx)
+	r := ex.dispatch.call(ctx, o, p.tx, height)
+	for _, w := range r.Writes {
+		o.Set(w.Key, w.Value)
+	}
 	o.Set(nk, ledger.EncodeUint64(nonce+1))
 	ex.nonces[p.tx.From] = nonce + 1
 	ex.block.Txs = append(ex.block.Txs, *p.tx)
 	ex.block.Receipts = append(ex.block.Receipts, ledger.Receipt{
-		TxID: p.id, Status: status, GasUsed: token.TransferGas, Path: ledger.PathNative, Error: msg,
+		TxID: p.id, Status: r.Status, GasUsed: r.GasUsed, Path: r.Path, Error: r.Error,
+		Events: r.Events, Result: r.Output,
 	})
 	ex.included = append(ex.included, p)
-}
-
-// callNative runs a call that has an optimistic native function. Admission
-// lets through only such calls until the VM exists.
-func callNative(o *overlay, tx *ledger.Tx) (ledger.Status, string) {
-	if tx.Contract == token.Address && tx.Function == token.FuncTransfer {
-		return token.Transfer(o, tx.From, tx.Args)
-	}
-	return ledger.StatusUnknownFunction, fmt.Sprintf("no native function %s.%s", tx.Contract, tx.Function)
 }
 
 // writeSet returns the keys whose values the block changed, sorted, with

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"math"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/ledger"
+	"github.com/dualchain/dualchain/vm"
 )
 
 // state is a test's view of hot state before a block.
@@ -21,9 +23,47 @@ func (s state) read(keys [][]byte) [][]byte {
 	return out
 }
 
+func (s state) fetch(key []byte) ([]byte, error) { return s[string(key)], nil }
+
+// tokenState adds the base token's code, as genesis writes it, to s.
+func tokenState(s state) state {
+	for _, w := range token.Genesis(&ledger.Genesis{}) {
+		if len(w.Value) > 0 {
+			s[string(w.Key)] = w.Value
+		}
+	}
+	return s
+}
+
+// testDispatcher runs calls both ways, on a VM closed at cleanup.
+func testDispatcher(t testing.TB) *dispatcher {
+	t.Helper()
+	v, err := vm.New(context.Background(), vm.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close(context.Background()) })
+	return newDispatcher(v, ExecBoth, testLogger(t))
+}
+
+// executeIn executes p from base, its known keys read in a batch and the
+// rest fetched.
+func executeIn(t testing.TB, d *dispatcher, head hotchain.Meta, base state, p []pendingTx) *execution {
+	t.Helper()
+	keys := blockKeys(p)
+	ex, err := execute(context.Background(), d, blockInput{
+		head: head, chainID: "test", txs: p, keys: keys, values: base.read(keys), fetch: base.fetch,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex
+}
+
 func TestExecute(t *testing.T) {
 	alice, bob := testKey(1), testKey(2)
-	base := state{string(token.BalanceKey(alice.Address)): ledger.EncodeUint64(100)}
+	base := tokenState(state{string(token.BalanceKey(alice.Address)): ledger.EncodeUint64(100)})
+	d := testDispatcher(t)
 	tests := []struct {
 		name       string
 		txs        func() []pendingTx
@@ -43,9 +83,7 @@ func TestExecute(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := tt.txs()
-			keys := blockKeys(p)
-			ex := execute(hotchain.Meta{}, "test", 0, p, keys, base.read(keys))
+			ex := executeIn(t, d, hotchain.Meta{}, base, tt.txs())
 			if len(ex.included) != tt.included {
 				t.Fatalf("included %d, want %d", len(ex.included), tt.included)
 			}
@@ -68,13 +106,11 @@ func TestExecute(t *testing.T) {
 
 func TestExecuteOverflow(t *testing.T) {
 	alice, bob := testKey(1), testKey(2)
-	base := state{
+	base := tokenState(state{
 		string(token.BalanceKey(alice.Address)): ledger.EncodeUint64(10),
 		string(token.BalanceKey(bob.Address)):   ledger.EncodeUint64(math.MaxUint64 - 5),
-	}
-	p := txs(alice, bob, 0, 10)
-	keys := blockKeys(p)
-	ex := execute(hotchain.Meta{}, "test", 0, p, keys, base.read(keys))
+	})
+	ex := executeIn(t, testDispatcher(t), hotchain.Meta{}, base, txs(alice, bob, 0, 10))
 	if got := ex.block.Receipts[0].Status; got != ledger.StatusOverflow {
 		t.Fatalf("receipt status = %v, want %v", got, ledger.StatusOverflow)
 	}

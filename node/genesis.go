@@ -100,14 +100,10 @@ func syncFile(path string) error {
 	return nil
 }
 
-// genesisState is the hot state a genesis starts from: token balances.
+// genesisState is the hot state a genesis starts from: the base token's
+// code, supply and balances.
 func genesisState(g *ledger.Genesis) *hotchain.Genesis {
-	writes := make([]ledger.Write, 0, len(g.Alloc))
-	for _, a := range g.Alloc {
-		if a.Amount > 0 {
-			writes = append(writes, ledger.Write{Key: token.BalanceKey(a.Address), Value: ledger.EncodeUint64(a.Amount)})
-		}
-	}
+	writes := token.Genesis(g)
 	slices.SortFunc(writes, func(a, b ledger.Write) int { return bytes.Compare(a.Key, b.Key) })
 	return &hotchain.Genesis{Hash: g.Hash(), Writes: writes}
 }

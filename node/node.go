@@ -12,6 +12,7 @@ import (
 
 	"github.com/dualchain/dualchain/api"
 	"github.com/dualchain/dualchain/hotchain"
+	"github.com/dualchain/dualchain/vm"
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -29,13 +30,15 @@ type Node struct {
 	clock   clockwork.Clock
 	chainID string
 
-	store   hotchain.Store
-	log     blockLog
-	chain   *chain
-	pool    *mempool
-	tracker *tracker
-	metrics *metrics
-	wiped   chan struct{} // a reader saw the store wiped: the producer rebuilds it
+	store    hotchain.Store
+	log      blockLog
+	chain    *chain
+	pool     *mempool
+	tracker  *tracker
+	metrics  *metrics
+	vm       *vm.VM
+	dispatch *dispatcher
+	wiped    chan struct{} // a reader saw the store wiped: the producer rebuilds it
 
 	listener net.Listener
 	server   *http.Server
@@ -60,7 +63,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		chainID: gen.ChainID, pool: newMempool(cfg.MempoolSize, cfg.NonceWindow), tracker: newTracker(),
 		wiped: make(chan struct{}, 1),
 	}
+	if err := n.openVM(ctx); err != nil {
+		return nil, err
+	}
 	if err := n.openStorage(ctx, genesisState(gen)); err != nil {
+		n.closeVM()
 		return nil, err
 	}
 	if err := n.listen(); err != nil {
@@ -68,6 +75,21 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// openVM starts the contract VM, its compiled code cached in the data dir.
+func (n *Node) openVM(ctx context.Context) error {
+	cfg := n.cfg.VM
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = filepath.Join(n.cfg.DataDir, "vmcache")
+	}
+	v, err := vm.New(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	n.vm = v
+	n.dispatch = newDispatcher(v, n.cfg.Exec, n.logger.With("component", "dispatch"))
+	return nil
 }
 
 func (n *Node) openStorage(ctx context.Context, gen *hotchain.Genesis) error {
@@ -151,11 +173,20 @@ func (n *Node) Run(ctx context.Context) error {
 }
 
 func (n *Node) closeStorage() {
+	n.closeVM()
 	if n.log != nil {
 		n.log.Close()
 	}
 	if n.store != nil {
 		n.store.Close()
+	}
+}
+
+// closeVM releases the VM; a second call does nothing.
+func (n *Node) closeVM() {
+	if n.vm != nil {
+		n.vm.Close(context.Background())
+		n.vm = nil
 	}
 }
 

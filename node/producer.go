@@ -90,7 +90,12 @@ func (n *Node) makeBlock(ctx context.Context, txs []pendingTx) error {
 		n.failTaken(txs, txs)
 		return nil
 	}
-	ex := execute(n.chain.Head(), n.chainID, n.clock.Now().UnixNano(), txs, keys, values)
+	ex, err := n.executeBlock(ctx, txs, keys, values)
+	if err != nil {
+		n.logger.Error("read state while executing block failed; dropping its transactions", "txs", len(txs), "err", err)
+		n.failTaken(txs, txs)
+		return nil
+	}
 	n.finishDropped(ex.dropped)
 	if len(ex.included) > 0 {
 		if err := n.commit(ctx, ex); err != nil {
@@ -101,6 +106,32 @@ func (n *Node) makeBlock(ctx context.Context, txs []pendingTx) error {
 	n.finishDropped(n.pool.done(txs, ex.nonces))
 	n.metrics.observeBlock(ex.block, time.Since(start))
 	return nil
+}
+
+// executeBlock executes txs from the values read for keys, fetching what a
+// VM call reads beyond them. Fetched values are checked like the batch: the
+// store must still be at the head after the last of them.
+func (n *Node) executeBlock(ctx context.Context, txs []pendingTx, keys, values [][]byte) (*execution, error) {
+	fetched := 0
+	fetch := func(key []byte) ([]byte, error) {
+		fetched++
+		v, err := n.store.Get(ctx, [][]byte{key})
+		if err != nil {
+			return nil, err
+		}
+		return v[0], nil
+	}
+	ex, err := execute(ctx, n.dispatch, blockInput{
+		head: n.chain.Head(), chainID: n.chainID, now: n.clock.Now().UnixNano(),
+		txs: txs, keys: keys, values: values, fetch: fetch,
+	})
+	if err != nil || fetched == 0 {
+		return ex, err
+	}
+	if ok, err := n.chain.atHead(ctx); err != nil || !ok {
+		return nil, errors.Join(errors.New("node: store left the head during execution"), err)
+	}
+	return ex, nil
 }
 
 // readForBlock reads keys, then checks that the store is still at the head:

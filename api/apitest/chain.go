@@ -121,7 +121,7 @@ func (b *Backend) recordLocked(blk *ledger.Block) {
 // execute runs one tx: the nonce always advances; only the token's
 // transfer is known.
 func execute(o *overlay, tx *ledger.Tx) ledger.Receipt {
-	rc := ledger.Receipt{TxID: tx.ID(), Path: ledger.PathNative, GasUsed: token.TransferGas}
+	rc := ledger.Receipt{TxID: tx.ID(), Path: ledger.PathNative}
 	nk := ledger.NonceKey(tx.From)
 	n, _ := ledger.DecodeUint64(o.Get(nk))
 	o.Set(nk, ledger.EncodeUint64(n+1))
@@ -131,7 +131,11 @@ func execute(o *overlay, tx *ledger.Tx) ledger.Receipt {
 	case tx.GasLimit < token.TransferGas:
 		rc.Status, rc.Error, rc.GasUsed = ledger.StatusOutOfGas, "out of gas", tx.GasLimit
 	default:
-		rc.Status, rc.Error = token.Transfer(o, tx.From, tx.Args)
+		r := token.Transfer(o, tx.From, tx.Args, tx.GasLimit)
+		rc.Status, rc.Error, rc.GasUsed = r.Status, r.Error, r.GasUsed
+		for _, w := range r.Writes {
+			o.Set(w.Key, w.Value)
+		}
 	}
 	if rc.Status == ledger.StatusOK {
 		rc.Events = []ledger.Event{{Name: "transfer", Data: tx.Args}}

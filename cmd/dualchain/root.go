@@ -64,7 +64,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetHelpCommand(helpCmd())
 	a.globalFlags(root)
 	root.AddCommand(a.nodeCmd(), a.keysCmd(), a.transferCmd(), a.balanceCmd(),
-		a.txCmd(), a.statusCmd(), a.versionCmd())
+		a.deployCmd(), a.callCmd(), a.txCmd(), a.statusCmd(), a.versionCmd())
 	return root
 }
 
@@ -109,6 +109,16 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
+			return usageErrorf("%s wants %s (see '%s --help')", cmd.CommandPath(), what, cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+// minArgs wants at least n positional arguments, described by what.
+func minArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
 			return usageErrorf("%s wants %s (see '%s --help')", cmd.CommandPath(), what, cmd.CommandPath())
 		}
 		return nil

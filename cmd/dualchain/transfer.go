@@ -92,23 +92,27 @@ func (a *app) transfer(cmd *cobra.Command, o transferOpts) error {
 // buildTransfer signs a transfer with the node's chain id and, unless
 // given, the account's next nonce.
 func buildTransfer(ctx context.Context, c *client.Client, key *ledger.Key, to ledger.Address, o transferOpts) (*ledger.Tx, error) {
+	return buildTx(ctx, c, key, &ledger.Tx{
+		Nonce: o.nonce, Contract: token.Address, Function: token.FuncTransfer,
+		Args: token.EncodeTransfer(to, o.amount), GasLimit: token.TransferGas,
+	}, o.nonceSet)
+}
+
+// buildTx fills in tx's chain id, sender and, unless nonceSet, the
+// account's next nonce after the node's pending transactions, and signs it.
+func buildTx(ctx context.Context, c *client.Client, key *ledger.Key, tx *ledger.Tx, nonceSet bool) (*ledger.Tx, error) {
 	st, err := c.Status(ctx)
 	if err != nil {
 		return nil, err
 	}
-	nonce := o.nonce
-	if !o.nonceSet {
+	if !nonceSet {
 		acct, err := c.Account(ctx, key.Address)
 		if err != nil {
 			return nil, err
 		}
-		nonce = max(acct.Nonce, acct.PendingNonce) // after the node's pending txs
+		tx.Nonce = max(acct.Nonce, acct.PendingNonce)
 	}
-	tx := &ledger.Tx{
-		ChainID: st.ChainID, Chain: ledger.Hot, Nonce: nonce, From: key.Address,
-		Contract: token.Address, Function: token.FuncTransfer,
-		Args: token.EncodeTransfer(to, o.amount), GasLimit: token.TransferGas,
-	}
+	tx.ChainID, tx.Chain, tx.From = st.ChainID, ledger.Hot, key.Address
 	tx.Sign(key.Private)
 	return tx, nil
 }
@@ -117,8 +121,14 @@ func buildTransfer(ctx context.Context, c *client.Client, key *ledger.Key, to le
 // (without --wait) or committed with status ok (with --wait).
 func (a *app) report(r api.TxResult, wait bool) error {
 	fields := []field{{"id", r.ID}, {"status", r.Status}}
-	if r.Receipt != nil {
-		fields = append(fields, field{"block", r.Block}, field{"result", r.Receipt.Status}, field{"gas used", r.Receipt.GasUsed})
+	if rc := r.Receipt; rc != nil {
+		fields = append(fields, field{"block", r.Block}, field{"result", rc.Status}, field{"gas used", rc.GasUsed}, field{"path", rc.Path})
+		if len(rc.Result) > 0 {
+			fields = append(fields, field{"output", fmt.Sprintf("%x", []byte(rc.Result))})
+		}
+		for _, e := range rc.Events {
+			fields = append(fields, field{"event", fmt.Sprintf("%s %x", e.Name, []byte(e.Data))})
+		}
 	}
 	if err := a.print(r, fields...); err != nil {
 		return err
@@ -128,9 +138,9 @@ func (a *app) report(r api.TxResult, wait bool) error {
 	}
 	switch {
 	case r.Receipt != nil && r.Receipt.Status != ledger.StatusOK:
-		return failf(r.Receipt.Status.String(), "transfer %s failed in block %d: %s", r.ID, r.Block, r.Receipt.Error)
+		return failf(r.Receipt.Status.String(), "transaction %s failed in block %d: %s", r.ID, r.Block, r.Receipt.Error)
 	case wait && r.Status == api.StatusPending:
-		return failf("pending", "transfer %s is not committed yet; check later with 'dualchain tx %s'", r.ID, r.ID)
+		return failf("pending", "transaction %s is not committed yet; check later with 'dualchain tx %s'", r.ID, r.ID)
 	}
 	return nil
 }

@@ -1,150 +1,130 @@
 package token
 
 import (
+	"crypto/sha256"
+	_ "embed" // token.wasm
+	"encoding/binary"
 	"errors"
-	"fmt"
-	"math/bits"
 
 	"github.com/dualchain/dualchain/ledger"
+	"github.com/dualchain/dualchain/vm"
 )
+
+// Wasm is the token's WebAssembly module, built from token.wat by
+// `make contracts`.
+//
+//go:embed token.wasm
+var Wasm []byte
+
+// CodeHash is the hash of Wasm: the key, with a function name, of the
+// token's optimistic native functions.
+var CodeHash = ledger.Hash(sha256.Sum256(Wasm))
 
 // Address is the base token's contract address.
 var Address = ledger.ContractAddress("token")
 
 // Functions the token exports.
 const (
-	FuncTransfer = "transfer"
+	FuncTransfer    = "transfer"
+	FuncBalanceOf   = "balance_of"
+	FuncTotalSupply = "total_supply"
 )
 
-// TransferGas is the gas a transfer uses, on either path.
-const TransferGas uint64 = 2_000
+// TransferArgsSize is the size of transfer's arguments: the recipient's
+// address and the amount, 8 bytes big-endian.
+const TransferArgsSize = 32 + 8
 
-// State is the view of hot state a call runs against.
-type State interface {
-	Get(key []byte) []byte
-	Set(key, value []byte)
-}
-
-// TransferArgs are the arguments of transfer, CBOR-encoded as [to, amount].
+// TransferArgs are the arguments of transfer.
 type TransferArgs struct {
-	_      struct{} `cbor:",toarray"`
 	To     ledger.Address
 	Amount uint64
 }
 
 // EncodeTransfer encodes transfer's arguments.
 func EncodeTransfer(to ledger.Address, amount uint64) []byte {
-	b, err := ledger.Marshal(TransferArgs{To: to, Amount: amount})
-	if err != nil {
-		panic(err) // fixed-shape struct: cannot fail
-	}
-	return b
+	return binary.BigEndian.AppendUint64(append(make([]byte, 0, TransferArgsSize), to[:]...), amount)
 }
 
 // Errors for malformed arguments.
 var (
-	ErrBadArgs    = errors.New("token: transfer args must be the canonical CBOR array [to (32-byte string), amount (uint)]")
+	ErrBadArgs    = errors.New("token: transfer args must be 40 bytes: the recipient's address, then the amount as 8 bytes big-endian")
 	ErrZeroAmount = errors.New("token: transfer amount must be positive")
 )
 
-// argsPrefix starts every canonical transfer argument encoding: a
-// two-element array, then a 32-byte byte string.
-var argsPrefix = []byte{0x82, 0x58, 0x20}
-
-// DecodeTransfer decodes transfer's arguments, which must be exactly the
-// canonical encoding EncodeTransfer makes; the amount must be positive.
-// It is hand-written because it runs several times per transfer on the hot
-// path; token_test.go holds it to the generic decoder.
+// DecodeTransfer decodes transfer's arguments; the amount must be positive.
 func DecodeTransfer(b []byte) (TransferArgs, error) {
 	var a TransferArgs
-	if len(b) < len(argsPrefix)+32+1 || string(b[:len(argsPrefix)]) != string(argsPrefix) {
+	if len(b) != TransferArgsSize {
 		return a, ErrBadArgs
 	}
-	copy(a.To[:], b[len(argsPrefix):])
-	amount, ok := canonicalUint(b[len(argsPrefix)+32:])
-	if !ok {
-		return a, ErrBadArgs
-	}
-	if amount == 0 {
+	copy(a.To[:], b)
+	a.Amount = binary.BigEndian.Uint64(b[32:])
+	if a.Amount == 0 {
 		return a, ErrZeroAmount
 	}
-	a.Amount = amount
 	return a, nil
 }
 
-// canonicalUint reads a CBOR unsigned integer in its shortest form that
-// fills b exactly.
-func canonicalUint(b []byte) (uint64, bool) {
-	if len(b) == 0 || b[0]>>5 != 0 {
-		return 0, false
-	}
-	info := b[0] & 0x1f
-	if info < 24 {
-		return uint64(info), len(b) == 1
-	}
-	if info > 27 {
-		return 0, false
-	}
-	size := 1 << (info - 24) // 1, 2, 4 or 8 bytes
-	if len(b) != 1+size {
-		return 0, false
-	}
-	var v uint64
-	for _, c := range b[1:] {
-		v = v<<8 | uint64(c)
-	}
-	minimum := [...]uint64{24, 1 << 8, 1 << 16, 1 << 32}[info-24]
-	return v, v >= minimum
-}
-
-// BalanceKey is the state key of an account's token balance.
-func BalanceKey(a ledger.Address) []byte {
+// balanceKey is the token's own storage key of an account's balance.
+func balanceKey(a ledger.Address) []byte {
 	k := make([]byte, 1+len(a))
 	k[0] = 'b'
 	copy(k[1:], a[:])
-	return ledger.StorageKey(Address, k)
+	return k
 }
 
-// Balance reads an account's balance from st.
-func Balance(st State, a ledger.Address) uint64 {
+// supplyKey is the token's own storage key of the total supply.
+var supplyKey = []byte("t")
+
+// BalanceKey is the state key of an account's balance of the base token.
+func BalanceKey(a ledger.Address) []byte { return balanceKeyAt(Address, a) }
+
+// balanceKeyAt is the state key of an account's balance in the token
+// contract at contract (the token's code can be deployed more than once).
+func balanceKeyAt(contract, a ledger.Address) []byte {
+	return ledger.StorageKey(contract, balanceKey(a))
+}
+
+// Balance reads an account's balance of the base token from st.
+func Balance(st vm.State, a ledger.Address) uint64 {
 	v, _ := ledger.DecodeUint64(st.Get(BalanceKey(a)))
 	return v
 }
 
-// Keys returns the state keys a call to function with args reads and writes,
-// so a block's reads can be batched before execution. A call the token does
-// not know returns nil keys and ok false.
-func Keys(function string, from ledger.Address, args []byte) (keys [][]byte, ok bool) {
-	if function != FuncTransfer {
-		return nil, false
+// Keys returns the state keys a call to the token contract at contract
+// reads and writes, so a block's reads can be batched before execution. A
+// call the token does not know returns nil keys and ok false.
+func Keys(contract ledger.Address, function string, from ledger.Address, args []byte) (keys [][]byte, ok bool) {
+	switch function {
+	case FuncTransfer:
+		a, err := DecodeTransfer(args)
+		if err != nil {
+			return [][]byte{balanceKeyAt(contract, from)}, true
+		}
+		return [][]byte{balanceKeyAt(contract, from), balanceKeyAt(contract, a.To)}, true
+	case FuncBalanceOf:
+		if len(args) == len(ledger.Address{}) {
+			return [][]byte{balanceKeyAt(contract, ledger.Address(args))}, true
+		}
+		return nil, true
+	case FuncTotalSupply:
+		return [][]byte{ledger.StorageKey(contract, supplyKey)}, true
 	}
-	a, err := DecodeTransfer(args)
-	if err != nil {
-		return [][]byte{BalanceKey(from)}, true
-	}
-	return [][]byte{BalanceKey(from), BalanceKey(a.To)}, true
+	return nil, false
 }
 
-// Transfer moves amount from the caller to args.To. On failure it changes
-// nothing and returns the status and a message.
-func Transfer(st State, from ledger.Address, args []byte) (ledger.Status, string) {
-	a, err := DecodeTransfer(args)
-	if err != nil {
-		return ledger.StatusBadArgs, err.Error()
+// Genesis returns the state writes that create the base token: its code,
+// the total supply and the allocations.
+func Genesis(g *ledger.Genesis) []ledger.Write {
+	writes := []ledger.Write{
+		{Key: ledger.CodeKey(Address), Value: CodeHash[:]},
+		{Key: ledger.CodeBlobKey(CodeHash), Value: Wasm},
+		{Key: ledger.StorageKey(Address, supplyKey), Value: ledger.EncodeUint64(g.Supply())},
 	}
-	fromBal := Balance(st, from)
-	if fromBal < a.Amount {
-		return ledger.StatusInsufficientFunds, fmt.Sprintf("balance %d < amount %d", fromBal, a.Amount)
+	for _, a := range g.Alloc {
+		if a.Amount > 0 {
+			writes = append(writes, ledger.Write{Key: BalanceKey(a.Address), Value: ledger.EncodeUint64(a.Amount)})
+		}
 	}
-	if a.To == from {
-		return ledger.StatusOK, ""
-	}
-	toBal := Balance(st, a.To)
-	sum, carry := bits.Add64(toBal, a.Amount, 0)
-	if carry != 0 {
-		return ledger.StatusOverflow, fmt.Sprintf("recipient balance %d + %d overflows", toBal, a.Amount)
-	}
-	st.Set(BalanceKey(from), ledger.EncodeUint64(fromBal-a.Amount))
-	st.Set(BalanceKey(a.To), ledger.EncodeUint64(sum))
-	return ledger.StatusOK, ""
+	return writes
 }

@@ -72,7 +72,7 @@ func launch(t *testing.T, bin, dataDir, redisURL, logPath string) (*nodeProc, er
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cmd := exec.Command(bin, "node", "--dev", "--data", dataDir, "--http", addr,
-		"--store", "redis", "--redis", redisURL, "--log-level", "info")
+		"--store", "redis", "--redis", redisURL, "--log-level", "info", "--exec", "both")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

@@ -1,0 +1,22 @@
+// Package vm runs contracts: WebAssembly modules on a wazero runtime in
+// compiler mode, with deterministic gas, against the host ABI in
+// docs/contract-abi.md.
+//
+// A module is instrumented when it is deployed (package vm/instrument):
+// every basic block charges its instructions to a gas counter the module
+// carries as a global, and memory growth and bulk memory operations are
+// charged per page and per byte. Host functions charge per call and per
+// byte through Env, the same type native functions run against, so a
+// native twin that makes the same host calls and charges its export's
+// instruction gas costs exactly what the VM does.
+//
+// Invariants:
+//   - Every call starts from the module's clean state: memory and mutable
+//     globals as instantiation leaves them. Pooled instances are restored to
+//     it after each call; one whose memory grew is closed instead.
+//   - A call that fails (abort, trap, out of gas, a broken limit) returns no
+//     writes, events or output; a call out of gas uses its whole limit.
+//   - The wall-clock deadline is a backstop, not metering.
+//
+// Must not import: node, hotchain, coldchain, bridge, consensus, api, client, cmd, contracts
+package vm

@@ -1,0 +1,150 @@
+package instrument
+
+import (
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Module is an instrumented contract module and what the runtime needs to
+// know of it.
+type Module struct {
+	Wasm        []byte   // the instrumented module
+	Functions   []string // callable exports: exported functions of type () -> (), sorted
+	MemoryPages uint32   // initial memory pages
+	Globals     []string // export names of the module's mutable globals, by global index
+}
+
+// instrumenter holds what metering one module shares across its functions.
+type instrumenter struct {
+	m           *module
+	opts        *Options
+	gas         uint32 // index of the gas global
+	helpers     []helper
+	helperIndex map[helper]uint32
+}
+
+// Instrument validates a contract module against opts and returns it
+// rewritten to meter its gas (see the package documentation). A refused
+// module's error satisfies errors.Is(err, ErrInvalid); invalid opts give
+// an error wrapping ErrOptions.
+func Instrument(wasm []byte, opts Options) (*Module, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if len(wasm) > opts.MaxCodeSize {
+		return nil, refused("module of %d bytes refused, limit %d", len(wasm), opts.MaxCodeSize)
+	}
+	m, err := decode(wasm)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.check(&opts); err != nil {
+		return nil, err
+	}
+	in := &instrumenter{m: m, opts: &opts, gas: uint32(len(m.globals)), helperIndex: make(map[helper]uint32)}
+	bodies := make([][]byte, len(m.code))
+	for i := range m.code {
+		if bodies[i], err = in.meter(len(m.imports)+i, &m.code[i]); err != nil {
+			return nil, err
+		}
+	}
+	// The rules above are structural; wazero checks the rest (types,
+	// indices) on the module as given, without its custom sections, whose
+	// counts this package does not bound.
+	if err := validate(encode(m)); err != nil {
+		return nil, err
+	}
+	out := in.output(bodies)
+	return &Module{
+		Wasm:        encode(out),
+		Functions:   m.callable(),
+		MemoryPages: m.memory.min,
+		Globals:     m.mutableGlobals(),
+	}, nil
+}
+
+// validate compiles b with wazero's interpreter, which validates it fully.
+func validate(b []byte) error {
+	ctx := context.Background()
+	cfg := wazero.NewRuntimeConfigInterpreter().WithCoreFeatures(api.CoreFeaturesV2)
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	defer rt.Close(ctx)
+	if _, err := rt.CompileModule(ctx, b); err != nil {
+		return refused("invalid module: %v", err)
+	}
+	return nil
+}
+
+// output returns the instrumented module: the metered bodies, the helpers
+// and their types, the gas global, the exports of the gas and mutable
+// globals, and a memory maximum.
+func (in *instrumenter) output(bodies [][]byte) *module {
+	m := in.m
+	out := *m
+	out.code = make([]function, len(m.code), len(m.code)+len(in.helpers))
+	for i, f := range m.code {
+		out.code[i] = function{locals: f.locals, body: bodies[i]}
+	}
+	out.types = slices.Clip(m.types)
+	out.funcs = slices.Clip(m.funcs)
+	for _, h := range in.helpers {
+		t := slices.IndexFunc(out.types[len(m.types):], h.funcType().Equal)
+		if t < 0 {
+			t = len(out.types) - len(m.types)
+			out.types = append(out.types, h.funcType())
+		}
+		out.funcs = append(out.funcs, uint32(len(m.types)+t))
+		out.code = append(out.code, function{locals: []byte{0}, body: in.body(h)})
+	}
+	out.globals = append(slices.Clip(m.globals), global{raw: []byte{byte(I64), 1, 0x42, 0, 0x0b}})
+	out.exports = append(slices.Clip(m.exports), export{name: GasGlobal, kind: externGlobal, index: in.gas})
+	for i, g := range m.globals {
+		if g.mutable {
+			out.exports = append(out.exports, export{name: globalExportName(i), kind: externGlobal, index: uint32(i)})
+		}
+	}
+	out.memory = &limits{min: m.memory.min, max: m.memory.max, hasMax: true}
+	if !m.memory.hasMax {
+		out.memory.max = in.opts.MaxMemoryPages
+	}
+	return &out
+}
+
+func globalExportName(i int) string { return globalExportPrefix + strconv.Itoa(i) }
+
+// callable returns the names of the exported functions of type () -> (),
+// sorted.
+func (m *module) callable() []string {
+	var names []string
+	for _, e := range m.exports {
+		if e.kind != externFunc {
+			continue
+		}
+		var t uint32
+		if n := uint32(len(m.imports)); e.index < n {
+			t = m.imports[e.index].typ
+		} else {
+			t = m.funcs[e.index-n]
+		}
+		if ft := m.types[t]; len(ft.Params) == 0 && len(ft.Results) == 0 {
+			names = append(names, e.name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// mutableGlobals returns the export names of the mutable globals.
+func (m *module) mutableGlobals() []string {
+	var names []string
+	for i, g := range m.globals {
+		if g.mutable {
+			names = append(names, globalExportName(i))
+		}
+	}
+	return names
+}
