@@ -1,7 +1,7 @@
 # dualchain's make targets. `make test` is the README's test command and what
 # CI runs; `make run` is the README's first command.
 
-.PHONY: run test build bench vet soak
+.PHONY: run test build bench vet soak contracts
 
 run: ## a one-node dev chain on real Redis (installed when missing)
 	bash scripts/dev.sh
@@ -14,6 +14,9 @@ build:
 
 vet:
 	go vet ./...
+
+contracts: ## rebuild every committed .wasm from its source (installs Debian's wabt and rustc when missing)
+	bash scripts/contracts.sh --install
 
 bench: ## the benchmarks behind docs/performance.md (several runs each)
 	bash scripts/bench.sh

@@ -107,14 +107,21 @@ func (n *Node) checkDeploy(ctx context.Context, tx *ledger.Tx) error {
 func (n *Node) admitAll(ctx context.Context, txs []*ledger.Tx, ids []ledger.Hash, errs []error, todo []bool) (again bool) {
 	epoch := n.pool.snapshot()
 	accounts, err := n.senders(ctx, txs, todo)
+	var missing map[ledger.Address]bool
+	if err == nil {
+		missing, err = n.missingContracts(ctx, txs, todo)
+	}
 	now := n.clock.Now()
 	for i, tx := range txs {
 		if !todo[i] {
 			continue
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			errs[i] = err
-		} else {
+		case missing[tx.Contract]:
+			errs[i] = detail(ErrUnknownContract, "no contract at %s (a contract is callable once its deploy is committed)", tx.Contract)
+		default:
 			errs[i] = n.admit(tx, ids[i], accounts[tx.From], epoch, now)
 		}
 		todo[i] = errs[i] == errStaleState
@@ -150,6 +157,36 @@ func (n *Node) senders(ctx context.Context, txs []*ledger.Tx, todo []bool) (map[
 		accounts[a] = ledger.Account{Address: a, Nonce: nonce, Balance: bal}
 	}
 	return accounts, nil
+}
+
+// missingContracts reads whether the contracts the transactions marked
+// todo call exist, in one round trip; the base token and deploys need no
+// read, so transfers pay nothing for it.
+func (n *Node) missingContracts(ctx context.Context, txs []*ledger.Tx, todo []bool) (map[ledger.Address]bool, error) {
+	var keys [][]byte
+	var order []ledger.Address
+	seen := make(map[ledger.Address]bool)
+	for i, tx := range txs {
+		c := tx.Contract
+		if !todo[i] || seen[c] || c == token.Address || c == ledger.DeployAddress {
+			continue
+		}
+		seen[c] = true
+		order = append(order, c)
+		keys = append(keys, ledger.CodeKey(c))
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	values, err := n.read(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("node: read contracts: %w", err)
+	}
+	missing := make(map[ledger.Address]bool)
+	for i, c := range order {
+		missing[c] = len(values[i]) == 0
+	}
+	return missing, nil
 }
 
 // admit rejects a transfer its sender cannot cover from the committed

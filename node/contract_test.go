@@ -180,6 +180,7 @@ func TestAdmissionRefuses(t *testing.T) {
 		{"deploy function", call(f, 0, ledger.DeployAddress, "upgrade", registry.Wasm, 1e7), ErrUnknownContract, "deploy"},
 		{"call gas", call(f, 0, ledger.Address{1}, "x", nil, 10), ErrGasLimit, "base cost"},
 		{"huge gas", call(f, 0, ledger.Address{1}, "x", nil, MaxGasLimit+1), ErrGasLimit, "at most"},
+		{"no contract", call(f, 0, ledger.Address{1}, "x", nil, 1e6), ErrUnknownContract, "no contract at"},
 	}
 	for _, tt := range tests {
 		_, errs := n.Backend().Submit(context.Background(), []*ledger.Tx{tt.tx})

@@ -20,6 +20,8 @@ run() { # name, package, bench regexp, extra flags...
 run verify ./ledger '^BenchmarkVerify$'
 run codec ./ledger '^Benchmark(TxEncode|TxDecode|SigningBytes)$' -benchmem
 run execute ./node '^BenchmarkExecute$'
+run vm ./contracts/token '^Benchmark(Transfer|Compile)$' -cpu 1 -benchmem
+run instrument ./vm/instrument '^Benchmark' -benchmem
 run commitment ./hotchain '^BenchmarkCommitment'
 run apply ./hotchain '^BenchmarkApply$'
 run endtoend ./node '^BenchmarkEndToEnd$' -benchtime 200000x -timeout 30m

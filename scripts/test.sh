@@ -19,6 +19,17 @@ start_redis "$work/redis" --databases 4096
 export DUALCHAIN_TEST_REDIS="redis://127.0.0.1:$REDIS_PORT"
 echo "== redis-server $(redis-server --version | awk '{print $3}') on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
 
+echo "== contract toolchain"
+# The committed .wasm modules are checked against a rebuild when the pinned
+# toolchain is present; install it (Debian's wabt, rustc, lld) when we can.
+status=0
+bash scripts/contracts.sh --install --check || status=$?
+case $status in
+0) ;;
+10 | 11) echo "contract toolchain unavailable: TestRebuildMatchesCommitted will skip" >&2 ;;
+*) exit "$status" ;;
+esac
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
@@ -42,3 +53,5 @@ echo "== short fuzz runs"
 for target in FuzzDecodeTx FuzzDecodeBlock; do
 	go test -run '^$' -fuzz "^$target\$" -fuzztime 10s ./ledger
 done
+go test -run '^$' -fuzz '^FuzzTransfers$' -fuzztime 10s ./contracts/token
+go test -run '^$' -fuzz '^FuzzInstrument$' -fuzztime 10s ./vm/instrument

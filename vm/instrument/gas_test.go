@@ -31,14 +31,12 @@ func loopModule(n int32) []byte {
 
 // TestGasExact checks the counting rules on hand-counted functions.
 func TestGasExact(t *testing.T) {
-	bulk := func(op ...byte) []byte {
+	// bulk has a 64-byte passive data segment and a function "bulk" of
+	// four instructions with its arguments: (0, 3, n).
+	bulk := func(n int32, op ...byte) []byte {
 		return build(func(m *w.Module) {
-			d := m.PassiveData(make([]byte, 64))
-			f := m.Func(0, noLoc, zero, w.I32Const(3), w.I32Const(100), w.Op(op...))
-			if op[1] == 8 {
-				f = m.Func(0, noLoc, zero, zero, w.I32Const(64), w.Op(w.Prefix, 8, byte(d), 0))
-			}
-			m.Export("bulk", w.KindFunc, f)
+			m.PassiveData(make([]byte, 64))
+			m.Export("bulk", w.KindFunc, m.Func(0, noLoc, zero, w.I32Const(3), w.I32Const(n), w.Op(op...)))
 		})
 	}
 	tests := []struct {
@@ -62,9 +60,10 @@ func TestGasExact(t *testing.T) {
 		{"memory.grow past the maximum", build(func(m *w.Module) {
 			m.Export("grow", w.KindFunc, m.Func(0, noLoc, w.I32Const(100), w.Op(w.MemoryGrow, 0, w.Drop)))
 		}), "grow", 3 + 100*2000},
-		{"memory.fill", bulk(w.Prefix, 11, 0), "bulk", 4 + 4},
-		{"memory.copy", bulk(w.Prefix, 10, 0, 0), "bulk", 4 + 4},
-		{"memory.init", bulk(w.Prefix, 8), "bulk", 4 + 2},
+		{"memory.fill", bulk(100, w.Prefix, 11, 0), "bulk", 4 + 4},
+		{"memory.copy", bulk(96, w.Prefix, 10, 0, 0), "bulk", 4 + 3},
+		{"memory.init", bulk(33, w.Prefix, 8, 0, 0), "bulk", 4 + 2},
+		{"memory.fill of 0", bulk(0, w.Prefix, 11, 0), "bulk", 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,21 +145,18 @@ func TestDeepRecursion(t *testing.T) {
 	m := contract()
 	m.Export("run", w.KindFunc, m.Func(m.Type(void, void), noLoc, w.With(w.Call, 0)))
 	in := mustInstrument(t, m.Bytes(), instrument.DefaultOptions())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	done := make(chan struct{})
-	var left int64
-	var err error
+	mod, gas := instantiate(t, in.Wasm, 1<<50)
+	done := make(chan error, 1)
 	go func() {
-		defer close(done)
-		left, _, err = call(t, in.Wasm, "run", 1<<50)
+		_, err := mod.ExportedFunction("run").Call(context.Background())
+		done <- err
 	}()
 	select {
-	case <-done:
-	case <-ctx.Done():
+	case err := <-done:
+		if left := int64(gas.Get()); err == nil || !strings.Contains(err.Error(), "stack overflow") || left <= 0 {
+			t.Errorf("run = %v with %d gas left, want a stack overflow with gas left", err, left)
+		}
+	case <-time.After(30 * time.Second):
 		t.Fatal("recursion did not stop within 30s")
-	}
-	if err == nil || !strings.Contains(err.Error(), "stack overflow") || left <= 0 {
-		t.Errorf("run = %v with %d gas left, want a stack overflow with gas left", err, left)
 	}
 }

@@ -46,15 +46,22 @@ func compile(t testing.TB, b []byte) {
 // with gas and calls fn. It returns the gas left and the call's error.
 func call(t testing.TB, b []byte, fn string, gas int64) (int64, api.Module, error) {
 	t.Helper()
-	ctx := context.Background()
-	mod, err := newRuntime(t).Instantiate(ctx, b)
+	mod, g := instantiate(t, b, gas)
+	_, err := mod.ExportedFunction(fn).Call(context.Background())
+	return int64(g.Get()), mod, err
+}
+
+// instantiate instantiates an instrumented module on a fresh runtime and
+// funds it with gas. It returns the module and its gas global.
+func instantiate(t testing.TB, b []byte, gas int64) (api.Module, api.MutableGlobal) {
+	t.Helper()
+	mod, err := newRuntime(t).Instantiate(context.Background(), b)
 	if err != nil {
 		t.Fatalf("Instantiate = %v", err)
 	}
 	g := mod.ExportedGlobal(instrument.GasGlobal).(api.MutableGlobal)
 	g.Set(uint64(gas))
-	_, err = mod.ExportedFunction(fn).Call(ctx)
-	return int64(g.Get()), mod, err
+	return mod, g
 }
 
 // mustInstrument instruments b with opts or fails the test.
