@@ -51,6 +51,7 @@ var codeStatus = map[string]int{
 	"unknown_contract":   http.StatusBadRequest,
 	"gas_limit_too_low":  http.StatusBadRequest,
 	"bad_args":           http.StatusBadRequest,
+	"bad_module":         http.StatusBadRequest,
 	CodeTooLarge:         http.StatusRequestEntityTooLarge,
 	CodeBatchTooLarge:    http.StatusRequestEntityTooLarge,
 	CodeUnsupportedMedia: http.StatusUnsupportedMediaType,

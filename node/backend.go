@@ -96,7 +96,7 @@ func (n *Node) checkDeploy(ctx context.Context, tx *ledger.Tx) error {
 		return detail(ErrGasLimit, "gas limit %d, deploying %d bytes uses %d", tx.GasLimit, len(tx.Args), need)
 	}
 	if _, err := n.vm.Compile(ctx, tx.Args); err != nil {
-		return detail(ErrBadArgs, "%v", err)
+		return detail(ErrBadModule, "%v", err)
 	}
 	return nil
 }

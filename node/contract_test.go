@@ -174,8 +174,8 @@ func TestAdmissionRefuses(t *testing.T) {
 		want error
 		msg  string
 	}{
-		{"float module", deploy(f, 0, float), ErrBadArgs, "float"},
-		{"garbage module", deploy(f, 0, []byte("garbage")), ErrBadArgs, "invalid module"},
+		{"float module", deploy(f, 0, float), ErrBadModule, "float"},
+		{"garbage module", deploy(f, 0, []byte("garbage")), ErrBadModule, "invalid module"},
 		{"deploy gas", call(f, 0, ledger.DeployAddress, ledger.FuncDeploy, registry.Wasm, 1000), ErrGasLimit, "deploying"},
 		{"deploy function", call(f, 0, ledger.DeployAddress, "upgrade", registry.Wasm, 1e7), ErrUnknownContract, "deploy"},
 		{"call gas", call(f, 0, ledger.Address{1}, "x", nil, 10), ErrGasLimit, "base cost"},

@@ -28,6 +28,7 @@ var (
 	ErrUnknownContract   = coded("unknown_contract", "no such contract or function")
 	ErrGasLimit          = coded("gas_limit_too_low", "gas limit below what the call uses")
 	ErrBadArgs           = coded("bad_args", "malformed call arguments")
+	ErrBadModule         = coded("bad_module", "module refused at deploy")
 	ErrInsufficientFunds = coded("insufficient_funds", "balance below the amount")
 	ErrNotFound          = coded("not_found", "not found")
 	ErrUnknownTx         = coded("unknown_tx", "transaction is neither pending nor committed")

@@ -1,11 +1,16 @@
 package vm
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/dualchain/dualchain/vm/instrument"
+)
 
 var (
 	// ErrInvalid wraps the reason a module can never run: it is not valid
 	// WebAssembly, or it uses what contracts may not (docs/contract-abi.md).
-	ErrInvalid = errors.New("vm: invalid module")
+	// It is the instrumenter's error, which names what was refused.
+	ErrInvalid = instrument.ErrInvalid
 	// ErrConfig reports a configuration that cannot work.
 	ErrConfig = errors.New("vm: bad config")
 )

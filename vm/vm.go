@@ -110,7 +110,6 @@ type Program struct {
 	vm       *VM
 	compiled wazero.CompiledModule
 	exports  map[string]bool
-	pages    uint32
 	globals  []string
 
 	mu       sync.Mutex
@@ -131,7 +130,7 @@ func (v *VM) Compile(ctx context.Context, code []byte) (*Program, error) {
 	}
 	m, err := instrument.Instrument(code, Options())
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, err // wraps ErrInvalid
 	}
 	compiled, err := v.rt.CompileModule(ctx, m.Wasm)
 	if err != nil {
@@ -139,13 +138,12 @@ func (v *VM) Compile(ctx context.Context, code []byte) (*Program, error) {
 	}
 	p = &Program{
 		Hash: h, Functions: m.Functions, vm: v, compiled: compiled,
-		exports: make(map[string]bool, len(m.Functions)), pages: m.MemoryPages, globals: m.Globals,
+		exports: make(map[string]bool, len(m.Functions)), globals: m.Globals,
 	}
 	for _, f := range m.Functions {
 		p.exports[f] = true
 	}
-	v.keep(ctx, p)
-	return p, nil
+	return v.keep(ctx, p), nil
 }
 
 // Lookup returns the compiled program of the code with hash h, or nil when
@@ -156,10 +154,16 @@ func (v *VM) Lookup(h ledger.Hash) *Program {
 	return v.programs[h]
 }
 
-// keep caches p, dropping an arbitrary other program when full.
-func (v *VM) keep(ctx context.Context, p *Program) {
+// keep caches p, dropping an arbitrary other program when full, and
+// returns the cached program of p's code: another caller may have compiled
+// the same code meanwhile.
+func (v *VM) keep(ctx context.Context, p *Program) *Program {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if old := v.programs[p.Hash]; old != nil {
+		p.close(ctx)
+		return old
+	}
 	if len(v.programs) >= v.cfg.MaxPrograms {
 		for h, old := range v.programs {
 			delete(v.programs, h)
@@ -168,6 +172,7 @@ func (v *VM) keep(ctx context.Context, p *Program) {
 		}
 	}
 	v.programs[p.Hash] = p
+	return p
 }
 
 // close releases the program's pooled instances and compiled code; calls
@@ -179,7 +184,10 @@ func (p *Program) close(ctx context.Context) {
 		in.mod.Close(ctx)
 	}
 	p.free = nil
-	p.compiled = nil
+	if p.compiled != nil {
+		p.compiled.Close(ctx)
+		p.compiled = nil
+	}
 }
 
 // Has reports whether the program exports function.

@@ -132,7 +132,7 @@ func TestHostile(t *testing.T) {
 		{"big_output", ledger.StatusAborted, "output of 1025 bytes, limit 1024"},
 		{"emit_many", ledger.StatusAborted, "more than 16 events"},
 		{"write_then_abort", ledger.StatusAborted, ""},
-		{"missing", ledger.StatusUnknownFunction, `no function "missing"`},
+		{"missing", ledger.StatusUnknownFunction, `contract has no function "missing"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.export, func(t *testing.T) {

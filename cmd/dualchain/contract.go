@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -55,6 +57,9 @@ func (a *app) deploy(cmd *cobra.Command, o contractOpts, path string) error {
 		return usageErrorf("deploy needs --key FILE")
 	}
 	code, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return failf("no_file", "module file %s does not exist", path)
+	}
 	if err != nil {
 		return err
 	}
