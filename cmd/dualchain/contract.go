@@ -69,7 +69,7 @@ func (a *app) deploy(cmd *cobra.Command, o contractOpts, path string) error {
 	if o.gas == 0 {
 		o.gas = vm.GasCall + vm.DeployGas(len(code))
 	}
-	return a.sendCall(cmd, o, &ledger.Tx{Contract: ledger.DeployAddress, Function: ledger.FuncDeploy, Args: code, GasLimit: o.gas})
+	return a.sendCall(cmd, o, &ledger.Tx{Contract: ledger.DeployAddress, Function: ledger.FuncDeploy, Args: code, GasLimit: o.gas}, true)
 }
 
 func (a *app) callCmd() *cobra.Command {
@@ -114,11 +114,12 @@ func (a *app) call(cmd *cobra.Command, o contractOpts, contract, function string
 	if o.gas == 0 {
 		o.gas = DefaultCallGas
 	}
-	return a.sendCall(cmd, o, &ledger.Tx{Contract: addr, Function: function, Args: args, GasLimit: o.gas})
+	return a.sendCall(cmd, o, &ledger.Tx{Contract: addr, Function: function, Args: args, GasLimit: o.gas}, false)
 }
 
-// sendCall signs tx, submits it, waits for its block and reports it.
-func (a *app) sendCall(cmd *cobra.Command, o contractOpts, tx *ledger.Tx) error {
+// sendCall signs tx, submits it, waits for its block and reports it; a
+// deploy's report starts with the new contract's address.
+func (a *app) sendCall(cmd *cobra.Command, o contractOpts, tx *ledger.Tx, deploy bool) error {
 	key, err := loadKey(o.key)
 	if err != nil {
 		return err
@@ -133,7 +134,11 @@ func (a *app) sendCall(cmd *cobra.Command, o contractOpts, tx *ledger.Tx) error 
 	if err != nil {
 		return err
 	}
-	return a.report(res[0], true)
+	var extra []field
+	if rc := res[0].Receipt; deploy && rc != nil && rc.Status == ledger.StatusOK && len(rc.Result) == len(ledger.Address{}) {
+		extra = append(extra, field{"contract", ledger.Address(rc.Result)})
+	}
+	return a.report(res[0], true, extra...)
 }
 
 // parseContract reads a contract address; "token" names the base token.

@@ -119,8 +119,8 @@ func buildTx(ctx context.Context, c *client.Client, key *ledger.Key, tx *ledger.
 
 // report prints a submission result, and fails unless it was accepted
 // (without --wait) or committed with status ok (with --wait).
-func (a *app) report(r api.TxResult, wait bool) error {
-	fields := []field{{"id", r.ID}, {"status", r.Status}}
+func (a *app) report(r api.TxResult, wait bool, extra ...field) error {
+	fields := append(extra, field{"id", r.ID}, field{"status", r.Status})
 	if rc := r.Receipt; rc != nil {
 		fields = append(fields, field{"block", r.Block}, field{"result", rc.Status}, field{"gas used", rc.GasUsed}, field{"path", rc.Path})
 		if len(rc.Result) > 0 {

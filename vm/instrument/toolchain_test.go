@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -47,17 +48,19 @@ func buildGo(t testing.TB) []byte {
 	return b
 }
 
-// runWASI runs a WASI command's _start on a fresh runtime and returns its
-// standard output. If gas is not nil, the module is instrumented: it is
-// funded with *gas and *gas is set to what is left.
-func runWASI(t testing.TB, b []byte, gas *int64) string {
+// runWASI runs a WASI command's _start on a fresh runtime of the given
+// configuration and returns its standard output. If gas is not nil, the
+// module is instrumented: it is funded with *gas and *gas is set to what is
+// left.
+func runWASI(t testing.TB, cfg wazero.RuntimeConfig, b []byte, gas *int64) string {
 	t.Helper()
 	ctx := context.Background()
-	rt := newRuntime(t)
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	defer rt.Close(ctx)
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
 	var stdout bytes.Buffer
-	cfg := wazero.NewModuleConfig().WithStdout(&stdout).WithStderr(&stdout).WithStartFunctions()
-	mod, err := rt.InstantiateWithConfig(ctx, b, cfg)
+	modCfg := wazero.NewModuleConfig().WithStdout(&stdout).WithStderr(&stdout).WithStartFunctions()
+	mod, err := rt.InstantiateWithConfig(ctx, b, modCfg)
 	if err != nil {
 		t.Fatalf("Instantiate = %v", err)
 	}
@@ -77,26 +80,30 @@ func runWASI(t testing.TB, b []byte, gas *int64) string {
 }
 
 // TestGoProgram instruments a real Go (wasip1) program: every function of
-// it must pass the walker, the output must validate, print what the plain
-// module prints, and use the same gas on two fresh runtimes.
+// it must pass the walker, and the output must validate, print what the
+// plain module prints, and use the same gas on two fresh runtimes. The plain
+// module runs on wazero's interpreter and the instrumented one on the
+// compiler, whose compiled code the two runtimes share through a cache:
+// compiling Go's runtime takes most of a minute under the race detector.
 func TestGoProgram(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a Go program")
-	}
 	plain := buildGo(t)
 	m := mustInstrument(t, plain, toolchainOptions())
-	want := runWASI(t, plain, nil)
+	want := runWASI(t, wazero.NewRuntimeConfigInterpreter(), plain, nil)
 	if want == "" {
 		t.Fatal("the plain program printed nothing")
 	}
+	cache := wazero.NewCompilationCache()
+	defer cache.Close(context.Background())
 	const funds = int64(1) << 50
 	var used []int64
 	for range 2 {
 		gas := funds
-		if got := runWASI(t, m.Wasm, &gas); got != want {
+		t0 := time.Now()
+		if got := runWASI(t, runtimeConfig().WithCompilationCache(cache), m.Wasm, &gas); got != want {
 			t.Fatalf("instrumented program printed\n%s\nwant\n%s", got, want)
 		}
 		used = append(used, funds-gas)
+		t.Logf("run %v", time.Since(t0))
 	}
 	if used[0] <= 0 || used[0] != used[1] {
 		t.Errorf("gas used on two runtimes = %v, want the same positive amount", used)
