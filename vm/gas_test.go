@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/dualchain/dualchain/vm/instrument"
 )
 
 // TestScheduleDocumented holds docs/contract-abi.md's gas table and limits
@@ -28,11 +30,11 @@ func TestScheduleDocumented(t *testing.T) {
 		fmt.Sprintf("| `storage_write` | %s + %s per key byte and per value byte |", n(GasWrite), n(GasWriteByte)),
 		fmt.Sprintf("| `emit` | %s + %s per name and data byte |", n(GasEmit), n(GasEmitByte)),
 		fmt.Sprintf("| `input`, `output`, `caller`, `address` | %s per byte copied |", n(GasCopyByte)),
-		fmt.Sprintf("| `memory.grow` | %s per page (64 KiB) asked for |", n(GasGrowPage)),
-		fmt.Sprintf("| `memory.fill`, `memory.copy`, `memory.init` | 1 per %s bytes, rounded up |", n(GasBulkBytes)),
+		fmt.Sprintf("| `memory.grow` | %s per page (64 KiB) asked for, even when", n(GasGrowPage)),
+		fmt.Sprintf("| `memory.fill`, `memory.copy`, `memory.init` | 1 per %s bytes, rounded up;", n(GasBulkBytes)),
 		fmt.Sprintf("| deploy | %s + %s per byte of code |", n(GasDeploy), n(GasDeployByte)),
-		fmt.Sprintf("Limits: %d pages (%d MiB) of memory, %d KiB of code, %s functions,\n%s globals.",
-			MaxMemoryPages, MaxMemoryPages/16, MaxCodeSize>>10, n(MaxFunctions), n(MaxGlobals)),
+		fmt.Sprintf("Limits: %d pages (%d MiB) of memory, %d KiB of code, %s functions,\n%s globals, %s locals per function, %s table elements.",
+			MaxMemoryPages, MaxMemoryPages/16, MaxCodeSize>>10, n(MaxFunctions), n(MaxGlobals), n(instrument.DefaultOptions().MaxLocals), n(MaxTableSize)),
 		fmt.Sprintf("keys are 0 to %d bytes", MaxKeySize),
 		fmt.Sprintf("values at\nmost %d KiB", MaxValueSize>>10),
 		fmt.Sprintf("Event names are 0 to %d bytes, event\ndata at most %d KiB, %d events per call; output at most %d KiB.",

@@ -30,13 +30,13 @@ const (
 type opClass byte
 
 const (
-	opPlain     opClass = iota // counted, ends no block
-	opEnds                     // counted, the next metered block starts after it
-	opMarker                   // else and end: not counted, the next block starts after it
-	opFloat                    // a float instruction: refused unless AllowFloat
-	opGrow                     // memory.grow: replaced by a helper call
-	opRefused                  // refused outright
-	opUnknown                  // not in the accepted set
+	opPlain   opClass = iota // counted, ends no block
+	opEnds                   // counted, the next metered block starts after it
+	opMarker                 // else and end: not counted, the next block starts after it
+	opFloat                  // a float instruction: refused unless AllowFloat
+	opGrow                   // memory.grow: replaced by a helper call
+	opRefused                // refused outright
+	opUnknown                // not in the accepted set
 )
 
 type opInfo struct {

@@ -88,11 +88,11 @@ type Options struct {
 	// with their signatures.
 	Imports map[string]FuncType
 
-	GrowPageCost  int64  // gas per page asked of memory.grow
-	BulkChunk     int64  // memory.fill, .copy and .init pay BulkChunkCost per BulkChunk bytes,
-	BulkChunkCost int64  // rounded up
-	AllowFloat    bool   // tests only: let floating point through (toolchain output such as Go's)
-	AllowImports  bool   // tests only: allow any function import (such as WASI's)
+	GrowPageCost  int64 // gas per page asked of memory.grow
+	BulkChunk     int64 // memory.fill, .copy and .init pay BulkChunkCost per BulkChunk bytes,
+	BulkChunkCost int64 // rounded up
+	AllowFloat    bool  // tests only: let floating point through (toolchain output such as Go's)
+	AllowImports  bool  // tests only: allow any function import (such as WASI's)
 }
 
 // maxPrice bounds every price so no charge can overflow an int64: at most

@@ -76,7 +76,7 @@ func main() {
 	}
 	fmt.Fprintln(&out, sum, fib(300).String()[:20])
 
-	big := make([]byte, 1<<20) // grows memory
+	big := make([]byte, 256<<10) // grows memory
 	for i := range big {
 		big[i] = byte(i * 7)
 	}

@@ -1,0 +1,196 @@
+package vm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/dualchain/dualchain/ledger"
+	"github.com/dualchain/dualchain/vm/instrument"
+)
+
+// Program is a contract's module, instrumented and compiled, with a pool of
+// instances in their clean state.
+type Program struct {
+	Hash      ledger.Hash
+	Functions []string
+
+	vm       *VM
+	compiled wazero.CompiledModule
+	exports  map[string]bool
+	globals  []string
+
+	mu       sync.Mutex
+	free     []*instance
+	snapshot []byte   // memory right after instantiation
+	initial  []uint64 // mutable globals right after instantiation
+}
+
+// close releases the program's pooled instances and compiled code; calls
+// in progress finish on their own instances, which are then closed.
+func (p *Program) close(ctx context.Context) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, in := range p.free {
+		p.vm.discard(ctx, in)
+	}
+	p.free = nil
+	if p.compiled != nil {
+		p.compiled.Close(ctx)
+		p.compiled = nil
+	}
+}
+
+// Has reports whether the program exports function.
+func (p *Program) Has(function string) bool { return p.exports[function] }
+
+// instance is one instantiation of a program. Its context lives as long as
+// it does: host functions find the running call in it, and the watchdog
+// cancels it when a call passes the deadline, which closes the instance.
+type instance struct {
+	mod     api.Module
+	mem     api.Memory
+	gas     api.MutableGlobal
+	globals []api.MutableGlobal
+	fns     map[string]api.Function
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	run     running
+	started atomic.Int64 // unix nanoseconds the running call started; 0 when idle
+}
+
+// Run calls function with env on a clean instance.
+func (p *Program) Run(ctx context.Context, env *Env, function string) (r Result) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			ce, ok := rec.(*callError)
+			if !ok {
+				panic(rec)
+			}
+			r = env.result(ledger.PathVM, ce)
+		}
+	}()
+	env.chargeHost(GasCall)
+	if !p.exports[function] {
+		panic(&callError{ledger.StatusUnknownFunction, fmt.Sprintf("contract has no function %q", function)})
+	}
+	in, err := p.get(ctx)
+	if err != nil {
+		return env.result(ledger.PathVM, err)
+	}
+	err = p.call(in, env, function)
+	p.put(ctx, in)
+	return env.result(ledger.PathVM, err)
+}
+
+// call runs the export on in, moving the gas left into the instance's
+// counter and back.
+func (p *Program) call(in *instance, env *Env, function string) error {
+	in.run.env = env
+	in.gas.Set(uint64(env.left))
+	in.started.Store(time.Now().UnixNano())
+	_, err := in.fns[function].Call(in.ctx)
+	in.started.Store(0)
+	in.run.env = nil
+	env.left = int64(in.gas.Get())
+	if err == nil || env.left < 0 {
+		return err
+	}
+	var ce *callError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	if in.ctx.Err() != nil {
+		return &callError{ledger.StatusAborted, fmt.Sprintf("stopped after the %v deadline", p.vm.cfg.Deadline)}
+	}
+	return &callError{ledger.StatusAborted, trapMessage(err)}
+}
+
+// trapMessage is the first line of wazero's error, without its stack trace.
+func trapMessage(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return "trap: " + strings.TrimPrefix(msg, "wasm error: ")
+}
+
+// get takes a pooled instance, or makes one.
+func (p *Program) get(ctx context.Context) (*instance, error) {
+	p.mu.Lock()
+	if n := len(p.free); n > 0 && !p.vm.cfg.Fresh {
+		in := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.mu.Unlock()
+		return in, nil
+	}
+	compiled := p.compiled
+	p.mu.Unlock()
+	if compiled == nil {
+		return nil, fmt.Errorf("vm: program %x was closed", p.Hash[:8])
+	}
+	return p.instantiate(ctx, compiled)
+}
+
+func (p *Program) instantiate(ctx context.Context, compiled wazero.CompiledModule) (*instance, error) {
+	mod, err := p.vm.rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		return nil, fmt.Errorf("vm: instantiate %x: %w", p.Hash[:8], err)
+	}
+	in := &instance{mod: mod, mem: mod.Memory(), fns: make(map[string]api.Function, len(p.exports))}
+	in.gas = mod.ExportedGlobal(instrument.GasGlobal).(api.MutableGlobal)
+	for _, name := range p.globals {
+		in.globals = append(in.globals, mod.ExportedGlobal(name).(api.MutableGlobal))
+	}
+	for f := range p.exports {
+		in.fns[f] = mod.ExportedFunction(f)
+	}
+	in.run.gas = in.gas
+	in.ctx, in.cancel = context.WithCancel(context.Background())
+	in.ctx = context.WithValue(in.ctx, runningKey{}, &in.run)
+	p.vm.watch.add(in)
+	p.snap(in)
+	return in, nil
+}
+
+// snap takes the clean state from the program's first instance.
+func (p *Program) snap(in *instance) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.snapshot != nil {
+		return
+	}
+	mem, _ := in.mem.Read(0, in.mem.Size())
+	p.snapshot = append([]byte(nil), mem...)
+	for _, g := range in.globals {
+		p.initial = append(p.initial, g.Get())
+	}
+}
+
+// put returns in to the pool in its clean state, or closes it when that
+// cannot be restored: memory grew, or the deadline closed it.
+func (p *Program) put(ctx context.Context, in *instance) {
+	if p.vm.cfg.Fresh || in.mod.IsClosed() || in.mem.Size() != uint32(len(p.snapshot)) {
+		p.vm.discard(ctx, in)
+		return
+	}
+	in.mem.Write(0, p.snapshot)
+	for i, g := range in.globals {
+		g.Set(p.initial[i])
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.compiled == nil || len(p.free) >= maxPooled {
+		p.vm.discard(ctx, in)
+		return
+	}
+	p.free = append(p.free, in)
+}
+
+// maxPooled bounds the idle instances kept per program.
+const maxPooled = 8
