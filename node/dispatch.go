@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sync/atomic"
 
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/ledger"
@@ -30,6 +31,10 @@ type dispatcher struct {
 	mode    string
 	natives map[nativeKey]vm.NativeFunc
 	logger  *slog.Logger
+
+	// mismatches counts calls whose native and VM results differed in
+	// ExecBoth mode; each is a bug. Exported as a metric; tests require 0.
+	mismatches atomic.Uint64
 }
 
 func newDispatcher(v *vm.VM, mode string, logger *slog.Logger) *dispatcher {
@@ -92,6 +97,7 @@ func (d *dispatcher) compare(ctx context.Context, st vm.State, hash ledger.Hash,
 	if reflect.DeepEqual(a, b) {
 		return nr
 	}
+	d.mismatches.Add(1)
 	d.logger.Error("NATIVE AND VM DISAGREE: failing the call",
 		"contract", c.Contract, "function", c.Function, "caller", c.Caller, "args", fmt.Sprintf("%x", c.Args),
 		"native", fmt.Sprintf("%+v", nr), "vm", fmt.Sprintf("%+v", vr))

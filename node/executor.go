@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -13,13 +14,13 @@ import (
 )
 
 // overlay is the state a block executes against: values read from the store
-// in one batch, values fetched one at a time for keys the batch could not
-// foresee (a VM call's reads), and the block's writes on top.
+// in one batch, values fetched for keys the batch could not foresee (a VM
+// call's reads), and the block's writes on top.
 type overlay struct {
 	base   map[string][]byte
 	writes map[string][]byte
-	fetch  func(key []byte) ([]byte, error) // nil: unknown keys are absent
-	err    error                            // the first fetch that failed
+	fetch  func(keys [][]byte) ([][]byte, error) // nil: unknown keys are absent
+	err    error                                 // the first fetch that failed
 }
 
 func (o *overlay) Get(key []byte) []byte {
@@ -29,12 +30,35 @@ func (o *overlay) Get(key []byte) []byte {
 	if v, ok := o.base[string(key)]; ok || o.fetch == nil {
 		return v
 	}
-	v, err := o.fetch(key)
-	if err != nil && o.err == nil {
-		o.err = err
+	o.fetchBase([][]byte{key})
+	return o.base[string(key)]
+}
+
+// fetchBase reads keys into base; a failure is kept for execute to report.
+func (o *overlay) fetchBase(keys [][]byte) {
+	values, err := o.fetch(keys)
+	if err != nil {
+		o.err = cmp.Or(o.err, err)
+		values = make([][]byte, len(keys))
 	}
-	o.base[string(key)] = v
-	return v
+	for i, k := range keys {
+		o.base[string(k)] = values[i]
+	}
+}
+
+// fetchWritten reads the committed value of every written key that was
+// never read, in one batch: the write set and the commitment need the old
+// value of every key they change.
+func (o *overlay) fetchWritten() {
+	var missing [][]byte
+	for k := range o.writes {
+		if _, ok := o.base[k]; !ok {
+			missing = append(missing, []byte(k))
+		}
+	}
+	if len(missing) > 0 && o.fetch != nil {
+		o.fetchBase(missing)
+	}
 }
 
 func (o *overlay) Set(key, value []byte) { o.writes[string(key)] = value }
@@ -85,7 +109,7 @@ type blockInput struct {
 	txs     []pendingTx
 	keys    [][]byte // read in one batch: values[i] is keys[i]'s value
 	values  [][]byte
-	fetch   func(key []byte) ([]byte, error) // reads a key the batch missed
+	fetch   func(keys [][]byte) ([][]byte, error) // reads keys the batch missed
 }
 
 // execute runs the transactions in order on top of the head and builds the
@@ -110,6 +134,7 @@ func execute(ctx context.Context, d *dispatcher, in blockInput) (*execution, err
 	for _, p := range in.txs {
 		ex.run(ctx, o, p, height)
 	}
+	o.fetchWritten()
 	if o.err != nil {
 		return nil, fmt.Errorf("node: read state: %w", o.err)
 	}

@@ -2,10 +2,12 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"math"
 	"testing"
 
+	"github.com/dualchain/dualchain/contracts/registry"
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/ledger"
@@ -23,7 +25,7 @@ func (s state) read(keys [][]byte) [][]byte {
 	return out
 }
 
-func (s state) fetch(key []byte) ([]byte, error) { return s[string(key)], nil }
+func (s state) fetch(keys [][]byte) ([][]byte, error) { return s.read(keys), nil }
 
 // tokenState adds the base token's code, as genesis writes it, to s.
 func tokenState(s state) state {
@@ -177,4 +179,30 @@ func writeChanges(base state, writes []ledger.Write) []hotchain.Change {
 		out = append(out, hotchain.Change{Key: w.Key, Old: base[string(w.Key)], New: w.Value})
 	}
 	return out
+}
+
+// TestExecuteWritesKeysItNeverRead: a deploy of code already on chain
+// writes keys the block never read; the commitment must still move from
+// their committed values.
+func TestExecuteWritesKeysItNeverRead(t *testing.T) {
+	alice := testKey(1)
+	code := registry.Wasm
+	h := ledger.Hash(sha256.Sum256(code))
+	base := tokenState(state{string(ledger.CodeBlobKey(h)): code})
+	commitmentOf := func(s state) hotchain.Commitment {
+		var c hotchain.Commitment
+		for k, v := range s {
+			c.Add([]byte(k), v)
+		}
+		return c
+	}
+	tx := deploy(alice, 0, code)
+	ex := executeIn(t, testDispatcher(t), hotchain.Meta{Commitment: commitmentOf(base)}, base, []pendingTx{{tx: tx, id: tx.ID()}})
+	if rc := ex.block.Receipts[0]; rc.Status != ledger.StatusOK {
+		t.Fatalf("deploy = %v %q", rc.Status, rc.Error)
+	}
+	after := applyWrites(base, ex.block.Writes)
+	if got, want := ex.commitment.Digest(), commitmentOf(after).Digest(); got != want {
+		t.Fatalf("block commitment %s, from scratch %s", got, want)
+	}
 }

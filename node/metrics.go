@@ -16,7 +16,7 @@ type metrics struct {
 	blockTxs  prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, pool *mempool) *metrics {
+func newMetrics(reg prometheus.Registerer, pool *mempool, d *dispatcher) *metrics {
 	m := &metrics{
 		height: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "dualchain_hot_height", Help: "Height of the applied hot head."}),
@@ -34,7 +34,10 @@ func newMetrics(reg prometheus.Registerer, pool *mempool) *metrics {
 	mempoolSize := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "dualchain_mempool_txs", Help: "Transactions waiting in the mempool."},
 		func() float64 { return float64(pool.len()) })
-	reg.MustRegister(m.height, m.txs, m.failed, m.blockTime, m.blockTxs, mempoolSize)
+	mismatches := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "dualchain_exec_mismatches_total", Help: "Calls whose native and VM results differed (--exec both); each is a bug."},
+		func() float64 { return float64(d.mismatches.Load()) })
+	reg.MustRegister(m.height, m.txs, m.failed, m.blockTime, m.blockTxs, mempoolSize, mismatches)
 	return m
 }
 

@@ -129,7 +129,7 @@ func openStore(cfg Config) (hotchain.Store, error) {
 func (n *Node) listen() error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	n.metrics = newMetrics(reg, n.pool)
+	n.metrics = newMetrics(reg, n.pool, n.dispatch)
 	acfg := api.DefaultConfig()
 	acfg.Logger = n.cfg.Logger.With("component", "api")
 	acfg.Registry = reg

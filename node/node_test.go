@@ -42,6 +42,9 @@ func startNode(t testing.TB, cfg Config) *running {
 		if ctx.Err() == nil {
 			r.stop()
 		}
+		if m := n.dispatch.mismatches.Load(); m != 0 {
+			t.Errorf("%d calls had different native and VM results", m)
+		}
 	})
 	return r
 }

@@ -113,13 +113,9 @@ func (n *Node) makeBlock(ctx context.Context, txs []pendingTx) error {
 // store must still be at the head after the last of them.
 func (n *Node) executeBlock(ctx context.Context, txs []pendingTx, keys, values [][]byte) (*execution, error) {
 	fetched := 0
-	fetch := func(key []byte) ([]byte, error) {
+	fetch := func(keys [][]byte) ([][]byte, error) {
 		fetched++
-		v, err := n.store.Get(ctx, [][]byte{key})
-		if err != nil {
-			return nil, err
-		}
-		return v[0], nil
+		return n.store.Get(ctx, keys)
 	}
 	ex, err := execute(ctx, n.dispatch, blockInput{
 		head: n.chain.Head(), chainID: n.chainID, now: n.clock.Now().UnixNano(),

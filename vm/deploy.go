@@ -31,7 +31,9 @@ func (v *VM) Deploy(ctx context.Context, env *Env) (r Result) {
 	}
 	h := ledger.Hash(sha256.Sum256(code))
 	env.set(ledger.CodeKey(addr), h[:])
-	env.set(ledger.CodeBlobKey(h), code)
+	if blob := ledger.CodeBlobKey(h); len(env.get(blob)) == 0 {
+		env.set(blob, code) // else deployed before: contracts share code
+	}
 	env.output = addr[:]
 	env.events = append(env.events, ledger.Event{Name: "deployed", Data: h[:]})
 	return env.result(ledger.PathVM, nil)

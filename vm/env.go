@@ -29,6 +29,9 @@ type Write struct {
 	Key, Value []byte
 }
 
+// String shows the key and value in hex, for logs and test failures.
+func (w Write) String() string { return fmt.Sprintf("%x=%x", w.Key, w.Value) }
+
 // Result is a call's outcome. On any status but OK, Writes, Events and
 // Output are empty: a failed call changes nothing but the gas it used.
 type Result struct {
