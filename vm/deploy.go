@@ -11,15 +11,7 @@ import (
 // the module in the call's arguments and stores it at the new contract's
 // address. The result's output is that address.
 func (v *VM) Deploy(ctx context.Context, env *Env) (r Result) {
-	defer func() {
-		if rec := recover(); rec != nil {
-			ce, ok := rec.(*callError)
-			if !ok {
-				panic(rec)
-			}
-			r = env.result(ledger.PathVM, ce)
-		}
-	}()
+	defer env.stopped(ledger.PathVM, &r)
 	code := env.call.Args
 	env.chargeHost(GasCall + DeployGas(len(code)))
 	if _, err := v.Compile(ctx, code); err != nil {

@@ -246,6 +246,20 @@ func (e *Env) result(path ledger.Path, err error) Result {
 	return r
 }
 
+// stopped, deferred, turns a call stopped early (abort, a limit, out of
+// gas) into its result. Any other panic is a bug and goes on.
+func (e *Env) stopped(path ledger.Path, r *Result) {
+	rec := recover()
+	if rec == nil {
+		return
+	}
+	ce, ok := rec.(*callError)
+	if !ok {
+		panic(rec)
+	}
+	*r = e.result(path, ce)
+}
+
 // NativeFunc is a contract function written in Go: the optimistic native
 // twin of an export of a WebAssembly module. It must do what the export
 // does, through the same Env operations in the same order, and Charge the
@@ -254,15 +268,7 @@ type NativeFunc func(*Env)
 
 // RunNative runs fn as a call, the way the VM runs an export.
 func RunNative(env *Env, fn NativeFunc) (r Result) {
-	defer func() {
-		if p := recover(); p != nil {
-			ce, ok := p.(*callError)
-			if !ok {
-				panic(p) // a bug in the native function
-			}
-			r = env.result(ledger.PathNative, ce)
-		}
-	}()
+	defer env.stopped(ledger.PathNative, &r)
 	env.chargeHost(GasCall)
 	fn(env)
 	return env.result(ledger.PathNative, nil)

@@ -69,15 +69,7 @@ type instance struct {
 
 // Run calls function with env on a clean instance.
 func (p *Program) Run(ctx context.Context, env *Env, function string) (r Result) {
-	defer func() {
-		if rec := recover(); rec != nil {
-			ce, ok := rec.(*callError)
-			if !ok {
-				panic(rec)
-			}
-			r = env.result(ledger.PathVM, ce)
-		}
-	}()
+	defer env.stopped(ledger.PathVM, &r)
 	env.chargeHost(GasCall)
 	if !p.exports[function] {
 		panic(&callError{ledger.StatusUnknownFunction, fmt.Sprintf("contract has no function %q", function)})
