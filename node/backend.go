@@ -30,7 +30,7 @@ func (b backend) Submit(ctx context.Context, txs []*ledger.Tx) ([]ledger.Hash, [
 	todo := make([]bool, len(txs))
 	for i, tx := range txs {
 		if errs[i] == nil {
-			errs[i] = b.n.check(ctx, tx)
+			errs[i] = b.n.check(tx)
 		}
 		todo[i] = errs[i] == nil
 	}
@@ -47,9 +47,8 @@ func (b backend) Submit(ctx context.Context, txs []*ledger.Tx) ([]ledger.Hash, [
 
 // check validates what needs no state: shape, chain, gas, and for the
 // calls the node understands without running them (a transfer of the base
-// token, a deploy), their arguments. check is called with a context only
-// for a deploy, whose module it compiles.
-func (n *Node) check(ctx context.Context, tx *ledger.Tx) error {
+// token, a deploy), their arguments.
+func (n *Node) check(tx *ledger.Tx) error {
 	if err := tx.Validate(); err != nil {
 		return err
 	}
@@ -61,7 +60,7 @@ func (n *Node) check(ctx context.Context, tx *ledger.Tx) error {
 	case tx.GasLimit > MaxGasLimit:
 		return detail(ErrGasLimit, "gas limit %d, at most %d", tx.GasLimit, MaxGasLimit)
 	case tx.Contract == ledger.DeployAddress:
-		return n.checkDeploy(ctx, tx)
+		return checkDeploy(tx)
 	case isTransfer(tx):
 		if tx.GasLimit < token.TransferGas {
 			return detail(ErrGasLimit, "gas limit %d, a transfer may use %d", tx.GasLimit, token.TransferGas)
@@ -87,7 +86,7 @@ func isTransfer(tx *ledger.Tx) bool {
 
 // checkDeploy refuses a deploy whose module could never run or whose gas
 // limit cannot pay for it, so the deployer learns why at once.
-func (n *Node) checkDeploy(ctx context.Context, tx *ledger.Tx) error {
+func checkDeploy(tx *ledger.Tx) error {
 	need := vm.GasCall + vm.DeployGas(len(tx.Args))
 	switch {
 	case tx.Function != ledger.FuncDeploy:
@@ -95,7 +94,7 @@ func (n *Node) checkDeploy(ctx context.Context, tx *ledger.Tx) error {
 	case tx.GasLimit < need:
 		return detail(ErrGasLimit, "gas limit %d, deploying %d bytes uses %d", tx.GasLimit, len(tx.Args), need)
 	}
-	if _, err := n.vm.Compile(ctx, tx.Args); err != nil {
+	if err := vm.Check(tx.Args); err != nil {
 		return detail(ErrBadModule, "%v", err)
 	}
 	return nil

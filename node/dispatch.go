@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"sync/atomic"
 
 	"github.com/dualchain/dualchain/contracts/token"
@@ -92,9 +91,7 @@ func (d *dispatcher) runVM(ctx context.Context, st vm.State, hash ledger.Hash, c
 func (d *dispatcher) compare(ctx context.Context, st vm.State, hash ledger.Hash, c vm.Call, native vm.NativeFunc) vm.Result {
 	nr := vm.RunNative(vm.NewEnv(st, c), native)
 	vr := d.runVM(ctx, st, hash, c)
-	a, b := nr, vr
-	a.Path, b.Path = 0, 0
-	if reflect.DeepEqual(a, b) {
+	if nr.Same(vr) {
 		return nr
 	}
 	d.mismatches.Add(1)

@@ -1,6 +1,7 @@
 package vm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -48,6 +49,26 @@ type Result struct {
 	HostGas uint64
 }
 
+// Same reports whether r and o are the same outcome, the path aside: what
+// `--exec both` compares. A nil and an empty byte string are the same.
+func (r Result) Same(o Result) bool {
+	if r.Status != o.Status || r.Error != o.Error || r.GasUsed != o.GasUsed || r.HostGas != o.HostGas ||
+		!bytes.Equal(r.Output, o.Output) || len(r.Events) != len(o.Events) || len(r.Writes) != len(o.Writes) {
+		return false
+	}
+	for i, e := range r.Events {
+		if e.Name != o.Events[i].Name || !bytes.Equal(e.Data, o.Events[i].Data) {
+			return false
+		}
+	}
+	for i, w := range r.Writes {
+		if !bytes.Equal(w.Key, o.Writes[i].Key) || !bytes.Equal(w.Value, o.Writes[i].Value) {
+			return false
+		}
+	}
+	return true
+}
+
 // Env is one call's view of the chain and its effects: the host functions
 // of the VM and the native functions both work through it, so both charge
 // the same gas for the same operations.
@@ -55,7 +76,8 @@ type Env struct {
 	call  Call
 	state State
 
-	left    int64 // gas left; below zero, exhausted
+	limit   uint64 // the call's gas limit, at most maxGas
+	left    int64  // gas left; below zero, exhausted
 	hostGas uint64
 
 	writes  []Write
@@ -66,12 +88,13 @@ type Env struct {
 
 // NewEnv starts a call against st.
 func NewEnv(st State, c Call) *Env {
-	left := int64(c.GasLimit)
-	if c.GasLimit > 1<<62 {
-		left = 1 << 62
-	}
-	return &Env{call: c, state: st, left: left}
+	limit := min(c.GasLimit, maxGas)
+	return &Env{call: c, state: st, limit: limit, left: int64(limit)}
 }
+
+// maxGas bounds a call's gas so no count can overflow; no call could spend
+// it.
+const maxGas = 1 << 62
 
 // Each method below charges what the host function of the same name does
 // (docs/contract-abi.md), so a native function that makes the same calls in
@@ -119,7 +142,7 @@ var errOutOfGas = &callError{ledger.StatusOutOfGas, "out of gas"}
 
 // Charge takes n gas, and stops the call when there is not enough.
 func (e *Env) Charge(n uint64) {
-	if n > 1<<62 || e.left < int64(n) {
+	if n > maxGas || e.left < int64(n) {
 		e.left = -1
 		panic(errOutOfGas)
 	}
@@ -220,9 +243,9 @@ func (e *Env) Output(b []byte) {
 // gasUsed is what the call has cost so far.
 func (e *Env) gasUsed() uint64 {
 	if e.left < 0 {
-		return e.call.GasLimit
+		return e.limit
 	}
-	return e.call.GasLimit - uint64(e.left)
+	return e.limit - uint64(e.left)
 }
 
 // result ends the call: err is nil when it returned normally.

@@ -5,6 +5,9 @@ package vm
 const (
 	// GasCall is a call's base cost: entry and a clean module state.
 	GasCall = 500
+	// GasMemoryPage is charged per call for each page of initial memory
+	// past the first: what restoring the clean state copies.
+	GasMemoryPage = 1_000
 	// GasHostCall is charged on every host function call, before what the
 	// function itself adds.
 	GasHostCall = 20

@@ -25,6 +25,7 @@ func TestScheduleDocumented(t *testing.T) {
 	}
 	rows := []string{
 		fmt.Sprintf("| a call's base cost (entry, clean state) | %s |", n(GasCall)),
+		fmt.Sprintf("| each page of initial memory past the first, per call (restoring the clean state) | %s |", n(GasMemoryPage)),
 		fmt.Sprintf("| each host function call | %s, plus", n(GasHostCall)),
 		fmt.Sprintf("| `storage_read` | %s + %s per key byte and per value byte returned |", n(GasRead), n(GasReadByte)),
 		fmt.Sprintf("| `storage_write` | %s + %s per key byte and per value byte |", n(GasWrite), n(GasWriteByte)),
@@ -32,7 +33,7 @@ func TestScheduleDocumented(t *testing.T) {
 		fmt.Sprintf("| `input`, `output`, `caller`, `address` | %s per byte copied |", n(GasCopyByte)),
 		fmt.Sprintf("| `memory.grow` | %s per page (64 KiB) asked for, even when", n(GasGrowPage)),
 		fmt.Sprintf("| `memory.fill`, `memory.copy`, `memory.init` | 1 per %s bytes, rounded up;", n(GasBulkBytes)),
-		fmt.Sprintf("| deploy | %s + %s per byte of code |", n(GasDeploy), n(GasDeployByte)),
+		fmt.Sprintf("| deploy | the base cost, %s, + %s + %s per byte of code |", n(GasCall), n(GasDeploy), n(GasDeployByte)),
 		fmt.Sprintf("Limits: %d pages (%d MiB) of memory, %d KiB of code, %s functions,\n%s globals, %s locals per function, %s table elements.",
 			MaxMemoryPages, MaxMemoryPages/16, MaxCodeSize>>10, n(MaxFunctions), n(MaxGlobals), n(instrument.DefaultOptions().MaxLocals), n(MaxTableSize)),
 		fmt.Sprintf("keys are 0 to %d bytes", MaxKeySize),

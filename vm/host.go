@@ -58,7 +58,11 @@ var hostFuncs = []hostFunc{
 	}},
 	{"abort", []api.ValueType{i32, i32, i32}, nil, func(c *running, m api.Module, s []uint64) {
 		n := min(uint32(s[2]), MaxMessageSize)
-		c.env.Abort(ledger.Status(uint32(s[0])), string(c.load(m, s[1], uint64(n))))
+		status := ledger.StatusAborted
+		if code := uint32(s[0]); code <= uint32(ledger.StatusBadArgs) {
+			status = ledger.Status(code) // Abort keeps only the codes a contract may use
+		}
+		c.env.Abort(status, string(c.load(m, s[1], uint64(n))))
 	}},
 }
 

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -27,8 +26,12 @@ type Program struct {
 	exports  map[string]bool
 	globals  []string
 
+	wasm  []byte // instrumented, to compile again after an eviction
+	pages uint32 // of initial memory
+
 	mu       sync.Mutex
 	free     []*instance
+	snapped  bool
 	snapshot []byte   // memory right after instantiation
 	initial  []uint64 // mutable globals right after instantiation
 }
@@ -64,13 +67,14 @@ type instance struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	run     running
-	started atomic.Int64 // unix nanoseconds the running call started; 0 when idle
+	started atomic.Int64 // when the running call started (watchdog.now); 0 idle, claimedCall stopped
+	stopped bool         // the watchdog stopped a call: never reuse
 }
 
 // Run calls function with env on a clean instance.
 func (p *Program) Run(ctx context.Context, env *Env, function string) (r Result) {
 	defer env.stopped(ledger.PathVM, &r)
-	env.chargeHost(GasCall)
+	env.chargeHost(GasCall + GasMemoryPage*uint64(max(p.pages, 1)-1))
 	if !p.exports[function] {
 		panic(&callError{ledger.StatusUnknownFunction, fmt.Sprintf("contract has no function %q", function)})
 	}
@@ -88,9 +92,9 @@ func (p *Program) Run(ctx context.Context, env *Env, function string) (r Result)
 func (p *Program) call(in *instance, env *Env, function string) error {
 	in.run.env = env
 	in.gas.Set(uint64(env.left))
-	in.started.Store(time.Now().UnixNano())
+	p.vm.watch.begin(in)
 	_, err := in.fns[function].Call(in.ctx)
-	in.started.Store(0)
+	in.stopped = p.vm.watch.end(in)
 	in.run.env = nil
 	env.left = int64(in.gas.Get())
 	if err == nil || env.left < 0 {
@@ -123,9 +127,16 @@ func (p *Program) get(ctx context.Context) (*instance, error) {
 	}
 	compiled := p.compiled
 	p.mu.Unlock()
-	if compiled == nil {
-		return nil, fmt.Errorf("vm: program %x was closed", p.Hash[:8])
+	if compiled != nil {
+		return p.instantiate(ctx, compiled)
 	}
+	// Evicted from the cache while a caller held it: compile it for this
+	// call alone. The instance keeps the compiled code alive.
+	compiled, err := p.vm.rt.CompileModule(ctx, p.wasm)
+	if err != nil {
+		return nil, fmt.Errorf("vm: compile %x again: %w", p.Hash[:8], err)
+	}
+	defer compiled.Close(ctx)
 	return p.instantiate(ctx, compiled)
 }
 
@@ -154,9 +165,10 @@ func (p *Program) instantiate(ctx context.Context, compiled wazero.CompiledModul
 func (p *Program) snap(in *instance) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.snapshot != nil {
+	if p.snapped {
 		return
 	}
+	p.snapped = true
 	mem, _ := in.mem.Read(0, in.mem.Size())
 	p.snapshot = append([]byte(nil), mem...)
 	for _, g := range in.globals {
@@ -167,7 +179,7 @@ func (p *Program) snap(in *instance) {
 // put returns in to the pool in its clean state, or closes it when that
 // cannot be restored: memory grew, or the deadline closed it.
 func (p *Program) put(ctx context.Context, in *instance) {
-	if p.vm.cfg.Fresh || in.mod.IsClosed() || in.mem.Size() != uint32(len(p.snapshot)) {
+	if p.vm.cfg.Fresh || in.stopped || in.ctx.Err() != nil || in.mod.IsClosed() || in.mem.Size() != uint32(len(p.snapshot)) {
 		p.vm.discard(ctx, in)
 		return
 	}

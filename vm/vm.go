@@ -137,11 +137,20 @@ func (v *VM) Compile(ctx context.Context, code []byte) (*Program, error) {
 	p = &Program{
 		Hash: h, Functions: m.Functions, vm: v, compiled: compiled,
 		exports: make(map[string]bool, len(m.Functions)), globals: m.Globals,
+		wasm: m.Wasm, pages: m.MemoryPages,
 	}
 	for _, f := range m.Functions {
 		p.exports[f] = true
 	}
 	return v.keep(ctx, p), nil
+}
+
+// Check reports why code could never run, like Compile, but keeps nothing:
+// admission checks every submitted module with it, and only modules that
+// deploy enter the cache.
+func Check(code []byte) error {
+	_, err := instrument.Instrument(code, Options())
+	return err
 }
 
 // Lookup returns the compiled program of the code with hash h, or nil when

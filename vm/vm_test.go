@@ -96,14 +96,15 @@ func TestABI(t *testing.T) {
 func TestAbortCodes(t *testing.T) {
 	p := compile(t, newVM(t, DefaultConfig()), "abi.wasm")
 	tests := []struct {
-		code byte
+		code uint32
 		want ledger.Status
 	}{
 		{1, ledger.StatusInsufficientFunds}, {2, ledger.StatusOverflow}, {3, ledger.StatusBadArgs},
-		{0, ledger.StatusAborted}, {4, ledger.StatusAborted}, {5, ledger.StatusAborted}, {6, ledger.StatusAborted}, {200, ledger.StatusAborted},
+		{0, ledger.StatusAborted}, {4, ledger.StatusAborted}, {5, ledger.StatusAborted}, {6, ledger.StatusAborted},
+		{200, ledger.StatusAborted}, {65537, ledger.StatusAborted}, {65539, ledger.StatusAborted}, {1<<32 - 1, ledger.StatusAborted},
 	}
 	for _, tt := range tests {
-		r := run(p, mapState{}, "fail", append([]byte{tt.code}, "why"...), 1e6)
+		r := run(p, mapState{}, "fail", append(binary.LittleEndian.AppendUint32(nil, tt.code), "why"...), 1e6)
 		if r.Status != tt.want || r.Error != "why" || r.Writes != nil || r.Output != nil {
 			t.Errorf("abort(%d) = %v %q, want %v %q and no effects", tt.code, r.Status, r.Error, tt.want, "why")
 		}
@@ -343,5 +344,82 @@ func TestNoDeadline(t *testing.T) {
 	p := compile(t, newVM(t, cfg), "hostile.wasm")
 	if r := run(p, mapState{}, "loop", nil, 10_000_000); r.Status != ledger.StatusOutOfGas || r.GasUsed != 10_000_000 {
 		t.Fatalf("loop without a deadline = %v %q gas %d, want out_of_gas using it all", r.Status, r.Error, r.GasUsed)
+	}
+}
+
+// TestDeadlineNeverHitsTheNextCall alternates calls that end around the
+// deadline (out of gas or stopped) with quick ones on the same program: a
+// quick call must never inherit a stop meant for the call before it on the
+// same instance.
+func TestDeadlineNeverHitsTheNextCall(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Deadline = 2 * time.Millisecond
+	p := compile(t, newVM(t, cfg), "hostile.wasm")
+	for i := range 200 {
+		gas := uint64(20_000 + 1_000*(i%100)) // ~0.6 to ~4 ms of looping
+		if r := run(p, mapState{}, "loop", nil, gas); r.Status != ledger.StatusAborted && r.Status != ledger.StatusOutOfGas {
+			t.Fatalf("round %d: loop = %v %q, want out of gas or stopped", i, r.Status, r.Error)
+		}
+		for j := range 5 {
+			if r := run(p, mapState{}, "dirty", nil, 1e6); r.Status != ledger.StatusOK {
+				t.Fatalf("round %d, quick call %d = %v %q, want ok", i, j, r.Status, r.Error)
+			}
+		}
+	}
+}
+
+// TestEvictedProgramStillRuns: a program dropped from a full cache still
+// runs for a caller that held it.
+func TestEvictedProgramStillRuns(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxPrograms = 1
+	v := newVM(t, cfg)
+	abi := compile(t, v, "abi.wasm")
+	compile(t, v, "hostile.wasm") // evicts abi.wasm
+	if v.Lookup(abi.Hash) != nil {
+		t.Fatal("abi.wasm still cached in a cache of one after another compile")
+	}
+	for range 3 {
+		if r := run(abi, mapState{}, "echo", []byte("x"), 1e6); r.Status != ledger.StatusOK || string(r.Output) != "x" {
+			t.Fatalf("echo on an evicted program = %v %q", r.Status, r.Error)
+		}
+	}
+}
+
+// TestHugeGasLimit: a limit past what a call can count is capped, and the
+// gas used is still what the call used.
+func TestHugeGasLimit(t *testing.T) {
+	p := compile(t, newVM(t, DefaultConfig()), "abi.wasm")
+	small := run(p, mapState{}, "echo", []byte("x"), 1e6)
+	huge := run(p, mapState{}, "echo", []byte("x"), 1<<64-1)
+	if huge.Status != ledger.StatusOK || huge.GasUsed != small.GasUsed {
+		t.Fatalf("echo with the largest limit = %v gas %d, with 1e6 gas %d", huge.Status, huge.GasUsed, small.GasUsed)
+	}
+}
+
+// TestMemoryPagesCost: each call pays for restoring the pages of initial
+// memory past the first.
+func TestMemoryPagesCost(t *testing.T) {
+	p := compile(t, newVM(t, DefaultConfig()), "pages.wasm")
+	r := run(p, mapState{}, "run", nil, 1e6)
+	if want := uint64(GasCall + 2*GasMemoryPage); r.Status != ledger.StatusOK || r.HostGas != want {
+		t.Fatalf("run on 3 pages = %v host gas %d, want ok and %d", r.Status, r.HostGas, want)
+	}
+}
+
+// TestSame: nil and empty byte strings are the same outcome; any field
+// that differs is not.
+func TestSame(t *testing.T) {
+	a := Result{Status: ledger.StatusOK, GasUsed: 5, Output: nil, Events: []ledger.Event{{Name: "e"}}, Writes: []Write{{Key: []byte("k")}}}
+	b := Result{Status: ledger.StatusOK, GasUsed: 5, Output: []byte{}, Events: []ledger.Event{{Name: "e", Data: []byte{}}}, Writes: []Write{{Key: []byte("k"), Value: []byte{}}}, Path: ledger.PathVM}
+	if !a.Same(b) {
+		t.Error("nil and empty byte strings compare different")
+	}
+	c := b
+	c.Writes = []Write{{Key: []byte("k"), Value: []byte{1}}}
+	d := b
+	d.GasUsed++
+	if a.Same(c) || a.Same(d) {
+		t.Error("different writes or gas compare the same")
 	}
 }

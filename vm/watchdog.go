@@ -13,6 +13,7 @@ import (
 // does nothing.
 type watchdog struct {
 	deadline time.Duration
+	epoch    time.Time // calls' start times are monotonic offsets from it
 
 	mu        sync.Mutex
 	instances map[*instance]struct{}
@@ -22,7 +23,7 @@ type watchdog struct {
 }
 
 func startWatchdog(deadline time.Duration) *watchdog {
-	w := &watchdog{deadline: deadline, instances: make(map[*instance]struct{})}
+	w := &watchdog{deadline: deadline, epoch: time.Now(), instances: make(map[*instance]struct{})}
 	if deadline <= 0 {
 		return w
 	}
@@ -39,18 +40,35 @@ func (w *watchdog) run() {
 		select {
 		case <-w.quit:
 			return
-		case now := <-t.C:
-			w.scan(now.UnixNano())
+		case <-t.C:
+			w.scan(w.now())
 		}
 	}
 }
 
-// scan cancels every call started more than the deadline before now.
+// now is the monotonic time since the epoch, never 0: 0 marks an idle
+// instance.
+func (w *watchdog) now() int64 { return int64(time.Since(w.epoch)) + 1 }
+
+// begin and end bracket a call on in. end reports whether the watchdog
+// claimed the call: its context is cancelled, so the instance must go.
+func (w *watchdog) begin(in *instance) { in.started.Store(w.now()) }
+func (w *watchdog) end(in *instance) (claimed bool) {
+	return in.started.Swap(0) == claimedCall
+}
+
+// claimedCall marks a call the watchdog has stopped.
+const claimedCall = -1
+
+// scan stops every call started more than the deadline before now. It
+// claims a call before cancelling it, so a call that ended meanwhile (and
+// its instance, back in the pool) is never touched.
 func (w *watchdog) scan(now int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for in := range w.instances {
-		if s := in.started.Load(); s != 0 && now-s > int64(w.deadline) {
+		s := in.started.Load()
+		if s > 0 && now-s > int64(w.deadline) && in.started.CompareAndSwap(s, claimedCall) {
 			in.cancel()
 		}
 	}

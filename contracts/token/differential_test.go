@@ -105,8 +105,7 @@ func runNative(st vm.State, c vm.Call) vm.Result {
 
 // sameResult compares everything but the path.
 func sameResult(native, wasm vm.Result) error {
-	native.Path, wasm.Path = 0, 0
-	if !reflect.DeepEqual(native, wasm) {
+	if !native.Same(wasm) {
 		return fmt.Errorf("native %+v\n  vm %+v", native, wasm)
 	}
 	return nil

@@ -12,7 +12,9 @@
 // instruction) unless Options.AllowFloat; SIMD (the 0xFD prefix and v128);
 // threads and atomics (the 0xFE prefix, shared memories); a start section;
 // table-changing instructions (table.set, table.grow, table.fill, table.copy,
-// table.init, elem.drop); imported memories, tables and globals; imports other
+// table.init, elem.drop) and data.drop, which change an instance beyond its
+// memory and globals, so a reused instance could not start a call clean;
+// imported memories, tables and globals; imports other
 // than the functions of Options.Imports from module "dualchain" with exactly
 // their signature, unless Options.AllowImports; more than one memory or table;
 // a memory or table past its limit; a module without a memory exported as
@@ -22,7 +24,7 @@
 //
 // The instructions accepted are the MVP set, sign extension (0xC0–0xC4),
 // saturating truncation (0xFC 0–7, floats), bulk memory (memory.init,
-// data.drop, memory.copy, memory.fill), reference types (ref.null,
+// memory.copy, memory.fill), reference types (ref.null,
 // ref.is_null, ref.func, table.get, table.size) and multi-value block types.
 //
 // # How gas is counted

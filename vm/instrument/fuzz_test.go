@@ -32,7 +32,7 @@ func seeds(t testing.TB) [][]byte {
 			m.Elements(0, 0)
 			m.Func(m.Type([]byte{w.I32}, []byte{w.I32}), []byte{w.I64},
 				w.With(w.LocalGet, 0), w.Op(w.MemoryGrow, 0, w.Drop), zero, zero, w.I32Const(4),
-				w.Op(w.Prefix, 8, byte(d), 0, w.Prefix, 9, byte(d)), zero, zero, w.I32Const(4), w.Op(w.Prefix, 10, 0, 0),
+				w.Op(w.Prefix, 8, byte(d), 0), zero, zero, w.I32Const(4), w.Op(w.Prefix, 10, 0, 0),
 				zero, zero, w.I32Const(4), w.Op(w.Prefix, 11, 0), w.Op(w.Block, w.BlockEmpty), zero,
 				w.Op(0x0e, 1, 0, 0, w.End, 0xd0, w.FuncRef, 0xd1, w.Drop, 0xd2, 0, w.Drop), zero, w.Op(0x11, 0, 0),
 				zero, w.Op(w.If, w.I32), zero, w.Op(w.Else), w.I32Const(1), w.Op(w.End, 0xc0))

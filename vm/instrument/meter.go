@@ -214,7 +214,11 @@ func (mt *meter) misc(start, at int) {
 		data := r.u32()
 		mt.memoryIndex()
 		call = mt.in.call(helper{kind: helperInit, data: data})
-	case sub == miscDataDrop, sub == miscTableSize:
+	case sub == miscDataDrop:
+		// A dropped segment stays dropped in the instance: a pooled
+		// instance could not start the next call clean.
+		r.failAt(at, "data.drop refused: it changes the instance beyond its memory, and every call must start clean")
+	case sub == miscTableSize:
 		r.u32()
 	case sub == miscMemoryCopy:
 		mt.memoryIndex()

@@ -80,6 +80,7 @@ func TestRefusals(t *testing.T) {
 		{"table.copy", code(zero, zero, zero, w.Op(w.Prefix, 14, 0, 0)), nil, "table.copy refused"},
 		{"table.init", code(zero, zero, zero, w.Op(w.Prefix, 12, 0, 0)), nil, "table.init refused"},
 		{"elem.drop", code(w.Op(w.Prefix, 13, 0)), nil, "elem.drop refused"},
+		{"data.drop", build(func(m *w.Module) { d := m.PassiveData([]byte("x")); m.Func(0, noLoc, w.Op(w.Prefix, 9, byte(d))) }), nil, "data.drop refused"},
 
 		{"imported memory", bare(func(m *w.Module) { m.Import("dualchain", "mem", w.Op(w.KindMemory, 0, 1)) }), nil, "imported memory dualchain.mem refused"},
 		{"imported table", bare(func(m *w.Module) { m.Import("dualchain", "t", w.Op(w.KindTable, w.FuncRef, 0, 1)) }), nil, "imported table"},
@@ -174,7 +175,7 @@ func TestAccepted(t *testing.T) {
 		{"sign extension", code(zero, w.Op(0xc0, 0xc1, w.Drop), w.I64Const(1), w.Op(0xc2, 0xc3, 0xc4, w.Drop))},
 		{"bulk memory", build(func(m *w.Module) {
 			d := m.PassiveData([]byte("hello"))
-			m.Func(0, noLoc, zero, zero, w.I32Const(5), w.Op(w.Prefix, 8, byte(d), 0, w.Prefix, 9, byte(d)),
+			m.Func(0, noLoc, zero, zero, w.I32Const(5), w.Op(w.Prefix, 8, byte(d), 0),
 				zero, zero, zero, w.Op(w.Prefix, 10, 0, 0), zero, zero, zero, w.Op(w.Prefix, 11, 0))
 		})},
 		{"reference types", build(func(m *w.Module) {

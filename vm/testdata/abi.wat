@@ -44,9 +44,9 @@
     (i32.store (i32.const 2048) (local.get $n))
     (call $output (i32.const 2048) (i32.add (i32.const 4) (select (local.get $n) (i32.const 2048) (i32.lt_u (local.get $n) (i32.const 2048))))))
 
-  ;; fail aborts with the code in its first argument byte and the rest as
-  ;; the message.
+  ;; fail aborts with the code in its first 4 argument bytes (little-endian)
+  ;; and the rest as the message.
   (func (export "fail")
     (call $input (i32.const 0))
-    (call $abort (i32.load8_u (i32.const 0)) (i32.const 1) (i32.sub (call $input_len) (i32.const 1))))
+    (call $abort (i32.load (i32.const 0)) (i32.const 4) (i32.sub (call $input_len) (i32.const 4))))
 )
