@@ -21,6 +21,7 @@ type Config struct {
 	ChainID  string // chain id of a Dev genesis
 
 	MaxBlockTxs   int           // a block is cut when this many txs are ready
+	MaxBlockGas   uint64        // or when the ready txs' gas limits add up to this
 	BlockInterval time.Duration // or when the oldest ready tx has waited this long
 	MempoolSize   int           // pending txs at most; beyond, submissions fail with mempool_full
 	NonceWindow   uint64        // how far past its next nonce a sender may submit
@@ -46,6 +47,7 @@ func DefaultConfig() Config {
 		RedisURL:      "redis://127.0.0.1:6379/0",
 		ChainID:       "dualchain-dev",
 		MaxBlockTxs:   10_000,
+		MaxBlockGas:   100_000_000,
 		BlockInterval: 5 * time.Millisecond,
 		MempoolSize:   200_000,
 		NonceWindow:   1024,
@@ -78,6 +80,8 @@ func (c Config) Validate() error {
 		return errors.New("node: store redis needs a redis URL")
 	case c.MaxBlockTxs < 1:
 		return errors.New("node: max block txs must be at least 1")
+	case c.MaxBlockGas < MaxGasLimit:
+		return fmt.Errorf("node: max block gas must be at least a transaction's gas limit, %d", MaxGasLimit)
 	case c.BlockInterval <= 0:
 		return errors.New("node: block interval must be positive")
 	case c.MempoolSize < c.MaxBlockTxs:

@@ -166,13 +166,16 @@ func (m *mempool) signal() {
 	}
 }
 
-// take removes up to n ready transactions, in nonce order per sender and
-// round-robin between senders, and marks them taken.
-func (m *mempool) take(n int) []pendingTx {
+// take removes up to n ready transactions whose gas limits add up to at
+// most maxGas (the first is taken whatever its limit), in nonce order per
+// sender and round-robin between senders, and marks them taken.
+func (m *mempool) take(n int, maxGas uint64) []pendingTx {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []pendingTx
-	for len(out) < n && len(m.ready) > 0 {
+	var gas uint64
+	full := false
+	for len(out) < n && len(m.ready) > 0 && !full {
 		addr := m.ready[0]
 		m.ready = m.ready[1:]
 		s := m.senders[addr]
@@ -182,6 +185,10 @@ func (m *mempool) take(n int) []pendingTx {
 			if !ok {
 				break
 			}
+			if full = len(out) > 0 && gas+p.tx.GasLimit > maxGas; full {
+				break
+			}
+			gas += p.tx.GasLimit
 			delete(s.txs, s.next)
 			s.next++
 			s.taken++

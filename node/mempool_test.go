@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -91,7 +92,7 @@ func TestMempoolTakeOrder(t *testing.T) {
 	if err := addTx(m, tx, id, 0, 0); err != nil {
 		t.Fatal(err)
 	}
-	got := m.take(100)
+	got := m.take(100, math.MaxUint64)
 	if len(got) != 5 {
 		t.Fatalf("take(100) returned %d txs, want 5", len(got))
 	}
@@ -122,14 +123,14 @@ func TestMempoolGapWaits(t *testing.T) {
 	if err := addTx(m, tx, id, 0, 0); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.take(10); len(got) != 0 {
+	if got := m.take(10, math.MaxUint64); len(got) != 0 {
 		t.Fatalf("take with nonce 0 missing returned %d txs, want 0", len(got))
 	}
 	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
 	if err := addTx(m, tx0, id0, 0, 0); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.take(10); len(got) != 2 {
+	if got := m.take(10, math.MaxUint64); len(got) != 2 {
 		t.Fatalf("take after the gap filled returned %d txs, want 2", len(got))
 	}
 }
@@ -140,7 +141,7 @@ func TestMempoolDoneDropsStale(t *testing.T) {
 	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
 	tx1, id1 := signedTransfer(alice, 1, bob.Address, 1)
 	addTx(m, tx0, id0, 0, 0)
-	taken := m.take(1)
+	taken := m.take(1, math.MaxUint64)
 	addTx(m, tx1, id1, 0, 0)
 	// The chain says alice's next nonce is 2: nonce 1 went in elsewhere.
 	dropped := m.done(taken, map[ledger.Address]uint64{alice.Address: 2})
@@ -161,7 +162,7 @@ func TestMempoolStaleStateRead(t *testing.T) {
 	tx0, id0 := signedTransfer(alice, 0, bob.Address, 1)
 	addTx(m, tx0, id0, 0, m.snapshot())
 	epoch := m.snapshot() // a submission reads alice's nonce now: 0
-	taken := m.take(10)
+	taken := m.take(10, math.MaxUint64)
 	m.done(taken, map[ledger.Address]uint64{alice.Address: 1}) // block with nonce 0 commits
 	tx1, id1 := signedTransfer(alice, 1, bob.Address, 1)
 	if err := addTx(m, tx1, id1, 0, epoch); !errors.Is(err, errStaleState) {
@@ -170,7 +171,7 @@ func TestMempoolStaleStateRead(t *testing.T) {
 	if err := addTx(m, tx1, id1, 1, m.snapshot()); err != nil {
 		t.Fatalf("add(fresh read) = %v, want nil", err)
 	}
-	if got := m.take(10); len(got) != 1 || got[0].id != id1 {
+	if got := m.take(10, math.MaxUint64); len(got) != 1 || got[0].id != id1 {
 		t.Fatalf("take after fresh admission = %v, want tx %s", got, id1)
 	}
 }
@@ -212,7 +213,7 @@ func TestMempoolAdvancesOnFresherRead(t *testing.T) {
 	if err := addTx(m, tx6, id6, 5, 0); err != nil { // alice is really at 5
 		t.Fatal(err)
 	}
-	if got := m.take(10); len(got) != 2 || got[0].id != id5 || got[1].id != id6 {
+	if got := m.take(10, math.MaxUint64); len(got) != 2 || got[0].id != id5 || got[1].id != id6 {
 		t.Fatalf("take after a fresher read = %v, want txs 5 and 6", got)
 	}
 }
@@ -241,8 +242,31 @@ func TestMempoolPendingNonce(t *testing.T) {
 	if got := m.pendingNonce(alice.Address, 4); got != 6 {
 		t.Fatalf("pendingNonce(4, 5 pending, 7 after a gap) = %d, want 6", got)
 	}
-	m.take(1) // nonce 4 in flight
+	m.take(1, math.MaxUint64) // nonce 4 in flight
 	if got := m.pendingNonce(alice.Address, 4); got != 6 {
 		t.Fatalf("pendingNonce with 4 taken = %d, want 6", got)
+	}
+}
+
+// TestTakeStopsAtBlockGas: take stops before the transaction that would
+// pass the block's gas, but always takes one, and leaves the rest ready.
+func TestTakeStopsAtBlockGas(t *testing.T) {
+	m := newMempool(100, 16)
+	alice, bob := testKey(1), testKey(2)
+	for n := range uint64(4) {
+		tx, id := signedTransfer(alice, n, bob.Address, 1)
+		if err := addTx(m, tx, id, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	per := token.TransferGas
+	if got := m.take(10, 2*per+per/2); len(got) != 2 || got[0].tx.Nonce != 0 || got[1].tx.Nonce != 1 {
+		t.Fatalf("take with gas for 2.5 transfers = %d txs, want nonces 0 and 1", len(got))
+	}
+	if got := m.take(10, 1); len(got) != 1 || got[0].tx.Nonce != 2 {
+		t.Fatalf("take with gas for none = %d txs, want the next one (nonce 2) anyway", len(got))
+	}
+	if got := m.take(10, math.MaxUint64); len(got) != 1 || got[0].tx.Nonce != 3 {
+		t.Fatalf("take of the rest = %d txs, want nonce 3", len(got))
 	}
 }

@@ -30,7 +30,7 @@ func (n *Node) produce(ctx context.Context) error {
 		if err := n.waitForBlock(ctx, expiry.Chan()); err != nil {
 			return nil // stopping
 		}
-		txs := n.pool.take(n.cfg.MaxBlockTxs)
+		txs := n.pool.take(n.cfg.MaxBlockTxs, n.cfg.MaxBlockGas)
 		if len(txs) == 0 {
 			continue
 		}

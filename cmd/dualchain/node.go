@@ -47,6 +47,7 @@ func (nf *nodeFlags) register(cmd *cobra.Command) {
 	f.StringVar(&c.ChainID, "chain-id", c.ChainID, "chain id of a --dev genesis")
 	f.DurationVar(&c.BlockInterval, "block-interval", c.BlockInterval, "cut a block when the oldest ready tx has waited this long")
 	f.IntVar(&c.MaxBlockTxs, "max-block-txs", c.MaxBlockTxs, "cut a block when this many txs are ready")
+	f.Uint64Var(&c.MaxBlockGas, "max-block-gas", c.MaxBlockGas, "or when the ready txs' gas limits add up to this: bounds how long a block of\ncontract calls can take")
 	f.StringVar(&c.Exec, "exec", c.Exec, "how calls with a native function run: native, vm (everything in the WebAssembly VM),\nor both (run both ways and fail any call whose results differ, logging both)")
 	f.DurationVar(&c.VM.Deadline, "vm-deadline", c.VM.Deadline, "stop a contract call that runs this long (a backstop: gas stops runaway calls first;\n0 turns it off, which makes loops in contracts up to 20x faster)")
 	f.IntVar(&c.MempoolSize, "mempool-size", c.MempoolSize, "most pending txs; beyond, submissions fail with mempool_full")

@@ -26,13 +26,13 @@ func TestNodeConfigFromFlags(t *testing.T) {
 	cfg, err := nodeConfig(t, "--data", "/tmp/d", "--http", "127.0.0.1:9000", "--store", "redis",
 		"--redis", "redis://127.0.0.1:6390/2", "--dev", "--chain-id", "c1", "--block-interval", "20ms",
 		"--max-block-txs", "500", "--mempool-size", "5000", "--nonce-window", "64", "--log-level", "debug",
-		"--exec", "both", "--vm-deadline", "2s")
+		"--exec", "both", "--vm-deadline", "2s", "--max-block-gas", "50000000")
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	want := node.Config{
 		DataDir: "/tmp/d", HTTPAddr: "127.0.0.1:9000", Store: "redis", RedisURL: "redis://127.0.0.1:6390/2",
-		Dev: true, ChainID: "c1", BlockInterval: 20 * time.Millisecond, MaxBlockTxs: 500,
+		Dev: true, ChainID: "c1", BlockInterval: 20 * time.Millisecond, MaxBlockTxs: 500, MaxBlockGas: 50_000_000,
 		MempoolSize: 5000, NonceWindow: 64, Logger: cfg.Logger, Exec: node.ExecBoth,
 		VM: vm.Config{Deadline: 2 * time.Second, MaxPrograms: vm.DefaultConfig().MaxPrograms},
 	}
