@@ -9,6 +9,14 @@
 // Until Raft arrives (consensus), the log is a local write-ahead log and the
 // node is its own leader.
 //
+// Calls are dispatched by the called contract's code hash and function
+// (dispatch.go): a match with an optimistic native function runs natively,
+// anything else in the VM; Config.Exec can force the VM or run both and
+// compare. A deploy's module is validated at admission; a call reads the
+// keys it was known to need in the block's one batch and fetches the rest,
+// and the old value of every key a block writes is known before its write
+// set and commitment are made.
+//
 // Invariants: the store never applies an entry twice (it keeps the applied
 // index atomically with the state); a block is executed only on a store
 // that is at the head, checked after its reads, so a store that lost its
