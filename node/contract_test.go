@@ -139,7 +139,7 @@ func TestHostileContract(t *testing.T) {
 	submitWait(t, b, deploy(f, 0, code))
 	addr := ledger.DeployedAddress(f.Address, 0)
 	calls := map[string]ledger.Status{
-		"loop": ledger.StatusOutOfGas, "recurse": ledger.StatusOutOfGas, "grow_huge": ledger.StatusOutOfGas,
+		"loop": ledger.StatusOutOfGas, "recurse": ledger.StatusAborted, "grow_huge": ledger.StatusOutOfGas,
 		"grow_all": ledger.StatusOK, "trap": ledger.StatusAborted, "emit_many": ledger.StatusAborted,
 	}
 	nonce := uint64(1)

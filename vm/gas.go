@@ -49,6 +49,7 @@ const (
 	MaxFunctions      = 10_000
 	MaxGlobals        = 1_000
 	MaxTableSize      = 10_000
+	MaxCallDepth      = 1_000
 	DefaultDeadlineMS = 1_000
 )
 

@@ -61,6 +61,7 @@ type instance struct {
 	mod     api.Module
 	mem     api.Memory
 	gas     api.MutableGlobal
+	depth   api.Global // nested calls, past MaxCallDepth after a depth trap
 	globals []api.MutableGlobal
 	fns     map[string]api.Function
 
@@ -107,6 +108,9 @@ func (p *Program) call(in *instance, env *Env, function string) error {
 	if in.ctx.Err() != nil {
 		return &callError{ledger.StatusAborted, fmt.Sprintf("stopped after the %v deadline", p.vm.cfg.Deadline)}
 	}
+	if in.depth.Get() > MaxCallDepth {
+		return &callError{ledger.StatusAborted, fmt.Sprintf("trap: call depth past %d", MaxCallDepth)}
+	}
 	return &callError{ledger.StatusAborted, trapMessage(err)}
 }
 
@@ -147,6 +151,7 @@ func (p *Program) instantiate(ctx context.Context, compiled wazero.CompiledModul
 	}
 	in := &instance{mod: mod, mem: mod.Memory(), fns: make(map[string]api.Function, len(p.exports))}
 	in.gas = mod.ExportedGlobal(instrument.GasGlobal).(api.MutableGlobal)
+	in.depth = mod.ExportedGlobal(instrument.DepthGlobal)
 	for _, name := range p.globals {
 		in.globals = append(in.globals, mod.ExportedGlobal(name).(api.MutableGlobal))
 	}

@@ -111,7 +111,7 @@ func Options() instrument.Options {
 	o := instrument.DefaultOptions()
 	o.Imports = hostImports()
 	o.MaxCodeSize, o.MaxFunctions, o.MaxGlobals = MaxCodeSize, MaxFunctions, MaxGlobals
-	o.MaxMemoryPages, o.MaxTableSize = MaxMemoryPages, MaxTableSize
+	o.MaxMemoryPages, o.MaxTableSize, o.MaxCallDepth = MaxMemoryPages, MaxTableSize, MaxCallDepth
 	o.GrowPageCost, o.BulkChunk, o.BulkChunkCost = GasGrowPage, GasBulkBytes, 1
 	return o
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -124,7 +125,7 @@ func TestHostile(t *testing.T) {
 	}{
 		{"loop", ledger.StatusOutOfGas, "out of gas"},
 		{"grow_huge", ledger.StatusOutOfGas, "out of gas"},
-		{"recurse", ledger.StatusOutOfGas, "out of gas"}, // see TestDeepRecursion
+		{"recurse", ledger.StatusAborted, "trap: call depth past"},
 		{"trap", ledger.StatusAborted, "trap: unreachable"},
 		{"div_zero", ledger.StatusAborted, "trap: integer divide by zero"},
 		{"oob_load", ledger.StatusAborted, "trap: out of bounds memory access"},
@@ -154,23 +155,27 @@ func TestHostile(t *testing.T) {
 	}
 }
 
-// TestDeepRecursion gives a recursion more gas than the call stack holds:
-// the stack overflows, a clear trap, and the VM goes on.
+// TestDeepRecursion gives a recursion more gas than the call depth limit
+// lets it use: it stops at the limit, at the same gas every time and on
+// every platform (not where wazero's stack happens to end), and the VM goes
+// on.
 func TestDeepRecursion(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Deadline = 0 // the race detector slows wazero's stack growth past it
-	p := compile(t, newVM(t, cfg), "hostile.wasm")
+	p := compile(t, newVM(t, DefaultConfig()), "hostile.wasm")
 	r := run(p, mapState{}, "recurse", nil, MaxGasForTests)
-	if r.Status != ledger.StatusAborted || r.Error != "trap: stack overflow" || r.GasUsed >= MaxGasForTests {
-		t.Fatalf("recurse = %v %q gas %d, want aborted by a stack overflow before gas ran out", r.Status, r.Error, r.GasUsed)
+	want := fmt.Sprintf("trap: call depth past %d", MaxCallDepth)
+	if r.Status != ledger.StatusAborted || r.Error != want || r.GasUsed >= MaxGasForTests {
+		t.Fatalf("recurse = %v %q gas %d, want aborted %q before gas ran out", r.Status, r.Error, r.GasUsed, want)
+	}
+	if again := run(p, mapState{}, "recurse", nil, MaxGasForTests); !again.Same(r) {
+		t.Fatalf("recurse again = %+v, first %+v", again, r)
 	}
 	if r := run(p, mapState{}, "dirty", nil, 1e6); r.Status != ledger.StatusOK {
 		t.Fatalf("after a stack overflow, dirty = %v %q", r.Status, r.Error)
 	}
 }
 
-// MaxGasForTests is a gas limit large enough that the call stack, not gas,
-// stops a recursion.
+// MaxGasForTests is a gas limit large enough that the call depth limit,
+// not gas, stops a recursion.
 const MaxGasForTests = 100_000_000
 
 // TestMemoryGrowth grows memory to the limit, is charged per page, and

@@ -44,6 +44,17 @@
 // per page asked for (whether or not the grow succeeds) or BulkChunkCost per
 // BulkChunk bytes, rounded up, and then do the operation.
 //
+// # Call depth
+//
+// Every call of one of the module's own functions (call to a non-imported
+// function, call_indirect) is bracketed by code that increments the
+// exported i32 global DepthGlobal and traps with unreachable when it passes
+// Options.MaxCallDepth, and decrements it when the call returns. A trap
+// leaves it past the limit, which is how the runtime names it. The
+// bracketing costs no gas; the call instruction pays 1 as any other. So a
+// runaway recursion stops at the same depth and gas on every platform,
+// rather than where wazero's stack ends.
+//
 // # The instrumented module
 //
 // Charging subtracts from the exported mutable i64 global GasGlobal and traps

@@ -139,24 +139,25 @@ func TestGrowChargedPerPage(t *testing.T) {
 	}
 }
 
-// TestDeepRecursion checks that unbounded recursion traps as a stack
-// overflow, with gas left, rather than hanging.
+// TestDeepRecursion checks that unbounded recursion traps at the call depth
+// limit, with gas left and the depth global past the limit, at the same gas
+// every time: the limit, not wazero's stack, stops it.
 func TestDeepRecursion(t *testing.T) {
 	m := contract()
 	m.Export("run", w.KindFunc, m.Func(m.Type(void, void), noLoc, w.With(w.Call, 0)))
 	in := mustInstrument(t, m.Bytes(), instrument.DefaultOptions())
-	mod, gas := instantiate(t, in.Wasm, 1<<50)
-	done := make(chan error, 1)
-	go func() {
+	var used []int64
+	for range 2 {
+		mod, gas := instantiate(t, in.Wasm, 1<<50)
 		_, err := mod.ExportedFunction("run").Call(context.Background())
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if left := int64(gas.Get()); err == nil || !strings.Contains(err.Error(), "stack overflow") || left <= 0 {
-			t.Errorf("run = %v with %d gas left, want a stack overflow with gas left", err, left)
+		left := int64(gas.Get())
+		depth := uint32(mod.ExportedGlobal(instrument.DepthGlobal).Get())
+		if err == nil || !strings.Contains(err.Error(), "unreachable") || left <= 0 || depth <= instrument.DefaultOptions().MaxCallDepth {
+			t.Fatalf("run = %v with %d gas left, depth %d, want a trap at the depth limit with gas left", err, left, depth)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("recursion did not stop within 30s")
+		used = append(used, 1<<50-left)
+	}
+	if used[0] != used[1] {
+		t.Errorf("recursion used %d gas, then %d", used[0], used[1])
 	}
 }

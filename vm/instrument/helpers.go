@@ -103,3 +103,26 @@ func appendTrapIfNegative(b []byte, gas uint32) []byte {
 	return append(b, wasm.OpcodeI64Const, 0, wasm.OpcodeI64LtS,
 		wasm.OpcodeIf, 0x40, wasm.OpcodeUnreachable, wasm.OpcodeEnd)
 }
+
+// appendEnter appends, before a call of the module's own: depth++, and a
+// trap when it passes max. It costs no gas: the call pays as an
+// instruction.
+func appendEnter(b []byte, depth, max uint32) []byte {
+	b = append(b, wasm.OpcodeGlobalGet)
+	b = appendU32(b, depth)
+	b = append(b, wasm.OpcodeI32Const, 1, wasm.OpcodeI32Add, wasm.OpcodeGlobalSet)
+	b = appendU32(b, depth)
+	b = append(b, wasm.OpcodeGlobalGet)
+	b = appendU32(b, depth)
+	b = append(b, wasm.OpcodeI32Const)
+	b = appendS64(b, int64(max)) // an i32.const immediate is a signed LEB128 like an i64's
+	return append(b, wasm.OpcodeI32GtU, wasm.OpcodeIf, 0x40, wasm.OpcodeUnreachable, wasm.OpcodeEnd)
+}
+
+// appendLeave appends, after the call returns: depth--.
+func appendLeave(b []byte, depth uint32) []byte {
+	b = append(b, wasm.OpcodeGlobalGet)
+	b = appendU32(b, depth)
+	b = append(b, wasm.OpcodeI32Const, 1, wasm.OpcodeI32Sub, wasm.OpcodeGlobalSet)
+	return appendU32(b, depth)
+}

@@ -23,6 +23,7 @@ type instrumenter struct {
 	m           *module
 	opts        *Options
 	gas         uint32 // index of the gas global
+	depth       uint32 // index of the call depth global, right after it
 	helpers     []helper
 	helperIndex map[helper]uint32
 }
@@ -45,7 +46,7 @@ func Instrument(wasm []byte, opts Options) (*Module, error) {
 	if err := m.check(&opts); err != nil {
 		return nil, err
 	}
-	in := &instrumenter{m: m, opts: &opts, gas: uint32(len(m.globals)), helperIndex: make(map[helper]uint32)}
+	in := &instrumenter{m: m, opts: &opts, gas: uint32(len(m.globals)), depth: uint32(len(m.globals)) + 1, helperIndex: make(map[helper]uint32)}
 	bodies := make([][]byte, len(m.code))
 	for i := range m.code {
 		if bodies[i], err = in.meter(len(m.imports)+i, &m.code[i]); err != nil {
@@ -63,7 +64,7 @@ func Instrument(wasm []byte, opts Options) (*Module, error) {
 		Wasm:        encode(out),
 		Functions:   m.callable(),
 		MemoryPages: m.memory.min,
-		Globals:     m.mutableGlobals(),
+		Globals:     append(m.mutableGlobals(), DepthGlobal),
 	}, nil
 }
 
@@ -100,8 +101,12 @@ func (in *instrumenter) output(bodies [][]byte) *module {
 		out.funcs = append(out.funcs, uint32(len(m.types)+t))
 		out.code = append(out.code, function{locals: []byte{0}, body: in.body(h)})
 	}
-	out.globals = append(slices.Clip(m.globals), global{raw: []byte{byte(I64), 1, 0x42, 0, 0x0b}})
-	out.exports = append(slices.Clip(m.exports), export{name: GasGlobal, kind: externGlobal, index: in.gas})
+	out.globals = append(slices.Clip(m.globals),
+		global{raw: []byte{byte(I64), 1, 0x42, 0, 0x0b}}, // gas, i64 0
+		global{raw: []byte{byte(I32), 1, 0x41, 0, 0x0b}}) // depth, i32 0
+	out.exports = append(slices.Clip(m.exports),
+		export{name: GasGlobal, kind: externGlobal, index: in.gas},
+		export{name: DepthGlobal, kind: externGlobal, index: in.depth})
 	for i, g := range m.globals {
 		if g.mutable {
 			out.exports = append(out.exports, export{name: globalExportName(i), kind: externGlobal, index: uint32(i)})

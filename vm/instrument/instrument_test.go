@@ -100,8 +100,8 @@ func TestToken(t *testing.T) {
 	if want := []string{"balance_of", "total_supply", "transfer"}; !reflect.DeepEqual(m.Functions, want) {
 		t.Errorf("Functions = %v, want %v", m.Functions, want)
 	}
-	if m.MemoryPages != 1 || len(m.Globals) != 0 {
-		t.Errorf("MemoryPages, Globals = %d, %v, want 1, []", m.MemoryPages, m.Globals)
+	if m.MemoryPages != 1 || !reflect.DeepEqual(m.Globals, []string{instrument.DepthGlobal}) {
+		t.Errorf("MemoryPages, Globals = %d, %v, want 1, [%s]", m.MemoryPages, m.Globals, instrument.DepthGlobal)
 	}
 	compile(t, m.Wasm)
 	again := mustInstrument(t, b, instrument.DefaultOptions())
@@ -122,7 +122,7 @@ func TestModuleFields(t *testing.T) {
 	if want := []string{"alpha", "run"}; !reflect.DeepEqual(got.Functions, want) {
 		t.Errorf("Functions = %v, want %v", got.Functions, want)
 	}
-	if want := []string{"__dc_g1", "__dc_g2"}; !reflect.DeepEqual(got.Globals, want) {
+	if want := []string{"__dc_g1", "__dc_g2", instrument.DepthGlobal}; !reflect.DeepEqual(got.Globals, want) {
 		t.Errorf("Globals = %v, want %v", got.Globals, want)
 	}
 	_, mod, err := call(t, got.Wasm, "run", 100)

@@ -1,6 +1,8 @@
 package instrument
 
 import (
+	"encoding/binary"
+
 	"github.com/tetratelabs/wabin/wasm"
 )
 
@@ -70,6 +72,14 @@ func (mt *meter) instruction() {
 		mt.marker(op, at)
 	case opGrow:
 		mt.count(mt.in.call(helper{kind: helperGrow}))
+	case opPlain:
+		if mt.nested(op, r.buf[start+1:r.pos]) {
+			mt.block = appendEnter(mt.block, mt.in.depth, mt.in.opts.MaxCallDepth)
+			mt.count(r.buf[start:r.pos])
+			mt.block = appendLeave(mt.block, mt.in.depth)
+			return
+		}
+		fallthrough
 	default:
 		mt.count(r.buf[start:r.pos])
 		if info.class == opEnds {
@@ -81,6 +91,20 @@ func (mt *meter) instruction() {
 			mt.ctrl = append(mt.ctrl, frameIf)
 		}
 	}
+}
+
+// nested reports whether op, with immediates imm, calls one of the
+// module's own functions: the calls the depth limit counts. A host
+// function cannot call back into the module.
+func (mt *meter) nested(op byte, imm []byte) bool {
+	switch op {
+	case wasm.OpcodeCallIndirect:
+		return true
+	case wasm.OpcodeCall:
+		callee, _ := binary.Uvarint(imm) // a u32 LEB128, which the reader checked
+		return callee >= uint64(len(mt.in.m.imports))
+	}
+	return false
 }
 
 // count adds one instruction's code and cost to the current block.

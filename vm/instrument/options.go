@@ -64,6 +64,11 @@ func (t FuncType) String() string {
 // HostModule is the module name contracts import host functions from.
 const HostModule = "dualchain"
 
+// DepthGlobal is the exported mutable i32 global counting nested calls. The
+// runtime resets it between calls (it is in Module.Globals); after a trap,
+// a value past Options.MaxCallDepth says the call depth limit stopped it.
+const DepthGlobal = "__dc_depth"
+
 // GasGlobal is the exported mutable i64 global holding the gas left. The
 // runtime sets it before a call and reads it after; negative means out of gas.
 const GasGlobal = "__dc_gas"
@@ -81,6 +86,7 @@ type Options struct {
 	MaxFunctions   int    // functions, imported ones included
 	MaxGlobals     int    // globals the module defines
 	MaxLocals      int    // locals one function declares, parameters not counted
+	MaxCallDepth   uint32 // nested calls of the module's own functions; deeper traps
 	MaxMemoryPages uint32 // initial and maximum; a memory with no maximum gets this one
 	MaxTableSize   uint32 // initial and maximum elements of the table
 
@@ -106,6 +112,7 @@ func DefaultOptions() Options {
 		MaxFunctions:   10_000,
 		MaxGlobals:     1_000,
 		MaxLocals:      10_000,
+		MaxCallDepth:   1_000,
 		MaxMemoryPages: 64,
 		MaxTableSize:   10_000,
 		Imports:        HostImports(),
@@ -139,6 +146,8 @@ func (o Options) Validate() error {
 	switch {
 	case o.MaxCodeSize <= 0, o.MaxFunctions <= 0, o.MaxGlobals < 0, o.MaxLocals < 0:
 		return fmt.Errorf("%w: code size, function, global and local limits must be positive", ErrOptions)
+	case o.MaxCallDepth == 0 || o.MaxCallDepth > 1<<20:
+		return fmt.Errorf("%w: MaxCallDepth %d not in 1..%d", ErrOptions, o.MaxCallDepth, 1<<20)
 	case o.MaxMemoryPages == 0 || o.MaxMemoryPages > 65536:
 		return fmt.Errorf("%w: MaxMemoryPages %d not in 1..65536", ErrOptions, o.MaxMemoryPages)
 	case o.BulkChunk <= 0 || o.BulkChunk > maxPrice:

@@ -168,8 +168,8 @@ func hostFunctions(t testing.TB, rt wazero.Runtime, in []byte, out *[]byte) {
 func TestRustContract(t *testing.T) {
 	plain := buildRust(t)
 	m := mustInstrument(t, plain, instrument.DefaultOptions())
-	if !reflect.DeepEqual(m.Functions, []string{"hash"}) || !reflect.DeepEqual(m.Globals, []string{"__dc_g0"}) {
-		t.Errorf("Functions, Globals = %v, %v, want [hash], [__dc_g0]", m.Functions, m.Globals)
+	if !reflect.DeepEqual(m.Functions, []string{"hash"}) || !reflect.DeepEqual(m.Globals, []string{"__dc_g0", instrument.DepthGlobal}) {
+		t.Errorf("Functions, Globals = %v, %v, want [hash], [__dc_g0 %s]", m.Functions, m.Globals, instrument.DepthGlobal)
 	}
 	input := bytes.Repeat([]byte("dualchain contract input "), 40)
 	run := func(b []byte, gas int64) ([]byte, int64) {
