@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -38,6 +39,7 @@ type Node struct {
 	metrics  *metrics
 	vm       *vm.VM
 	dispatch *dispatcher
+	lock     *os.File      // the data dir's LOCK, held while the node is open
 	wiped    chan struct{} // a reader saw the store wiped: the producer rebuilds it
 
 	listener net.Listener
@@ -54,20 +56,27 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	gen, err := loadGenesis(cfg)
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	n := &Node{
 		cfg: cfg, logger: cfg.Logger.With("component", "node"), clock: clockwork.NewRealClock(),
 		chainID: gen.ChainID, pool: newMempool(cfg.MempoolSize, cfg.NonceWindow), tracker: newTracker(),
-		wiped: make(chan struct{}, 1),
+		wiped: make(chan struct{}, 1), lock: lock,
 	}
 	if err := n.openVM(ctx); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	if err := n.openStorage(ctx, genesisState(gen)); err != nil {
 		n.closeVM()
+		lock.Close()
 		return nil, err
 	}
 	if err := n.listen(); err != nil {
@@ -179,6 +188,10 @@ func (n *Node) closeStorage() {
 	}
 	if n.store != nil {
 		n.store.Close()
+	}
+	if n.lock != nil {
+		n.lock.Close() // releases the data dir for another node
+		n.lock = nil
 	}
 }
 

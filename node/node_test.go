@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -200,5 +202,21 @@ func TestNodeRejectsBadInput(t *testing.T) {
 	st, _ := n.Backend().Status(context.Background())
 	if st.Height != 1 || st.Mempool != 0 {
 		t.Fatalf("after bad input: height %d mempool %d, want 1 and 0", st.Height, st.Mempool)
+	}
+}
+
+// TestDataDirLocked: a second node on a data dir in use is refused with
+// the holder's pid, and the dir is free again once the first stops.
+func TestDataDirLocked(t *testing.T) {
+	cfg := TestConfig(t.TempDir())
+	n := startNode(t, cfg)
+	_, err := New(context.Background(), cfg)
+	if !errors.Is(err, ErrDataDirInUse) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("New on a data dir in use = %v, want ErrDataDirInUse naming pid %d", err, os.Getpid())
+	}
+	n.stop()
+	again := startNode(t, cfg)
+	if h := again.chain.Head().Height; h != 0 {
+		t.Fatalf("restarted node at height %d, want 0", h)
 	}
 }
