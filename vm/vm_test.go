@@ -355,7 +355,8 @@ func TestNoDeadline(t *testing.T) {
 // TestDeadlineNeverHitsTheNextCall alternates calls that end around the
 // deadline (out of gas or stopped) with quick ones on the same program: a
 // quick call must never inherit a stop meant for the call before it on the
-// same instance.
+// same instance. An inherited stop fails the quick call at once, in far
+// less than the deadline, which is what the test looks for.
 func TestDeadlineNeverHitsTheNextCall(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Deadline = 2 * time.Millisecond
@@ -366,8 +367,13 @@ func TestDeadlineNeverHitsTheNextCall(t *testing.T) {
 			t.Fatalf("round %d: loop = %v %q, want out of gas or stopped", i, r.Status, r.Error)
 		}
 		for j := range 5 {
-			if r := run(p, mapState{}, "dirty", nil, 1e6); r.Status != ledger.StatusOK {
-				t.Fatalf("round %d, quick call %d = %v %q, want ok", i, j, r.Status, r.Error)
+			// A quick call may really outlast 2 ms on a loaded machine and be
+			// stopped; one stopped in less than the deadline inherited the stop.
+			start := time.Now()
+			r := run(p, mapState{}, "dirty", nil, 1e6)
+			took := time.Since(start)
+			if r.Status != ledger.StatusOK && (took < cfg.Deadline || !strings.Contains(r.Error, "deadline")) {
+				t.Fatalf("round %d, quick call %d = %v %q after %v, want ok", i, j, r.Status, r.Error, took)
 			}
 		}
 	}
