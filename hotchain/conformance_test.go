@@ -90,6 +90,10 @@ func TestStoreConformance(t *testing.T) {
 		{"Scan", testScan},
 		{"Deletes", testDeletes},
 		{"ConcurrentReads", testConcurrentReads},
+		{"SnapshotRestore", testSnapshotRestore},
+		{"SnapshotRoundTrip", testSnapshotRoundTrip},
+		{"RestoreRefused", testRestoreRefused},
+		{"RestoreWiped", testRestoreWiped},
 	}
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
@@ -243,6 +247,7 @@ func assertReadsFail(t *testing.T, ctx context.Context, s Store, when string, b 
 		{fmt.Sprintf("Block(%d)", h), func() error { _, err := s.Block(ctx, h); return err }},
 		{fmt.Sprintf("Tx(%s)", id), func() error { _, err := s.Tx(ctx, id); return err }},
 		{"Scan()", func() error { return s.Scan(ctx, func(k, v []byte) error { return nil }) }},
+		{"Snapshot()", func() error { _, err := s.Snapshot(ctx); return err }},
 	}
 	for _, r := range reads {
 		if err := r.read(); !errors.Is(err, want) {

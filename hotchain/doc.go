@@ -13,8 +13,10 @@
 //   - Apply is idempotent by log index: an update at or below the applied
 //     index changes nothing.
 //   - Nothing is written to or read from a store that lost its data: Apply
-//     and every read (Get, Meta, Block, Tx, Scan) check the incarnation Open
-//     saw, in the same round trip as their data, and fail with ErrWiped.
+//     and every read (Get, Meta, Block, Tx, Scan, Snapshot) check the
+//     incarnation Open saw, in the same round trip as their data (Scan and
+//     Snapshot before and after theirs), and fail with ErrWiped. Restore,
+//     the rebuild path, is the exception: it replaces whatever is there.
 //   - A new incarnation starts from exactly the genesis state: Open on a
 //     store without a meta record first deletes everything else it holds
 //     (in Redis, every key under the dc: prefix).
@@ -22,6 +24,11 @@
 //     (ErrEvictingRedis), unless the server does not let it read the policy.
 //   - The stored commitment is the commitment of the stored state; with the
 //     invariants build tag, Apply recomputes it from the values it replaces.
+//   - Snapshot returns the state of one applied index (sorted, without
+//     the incarnation), or an error; Restore checks a snapshot's commitment
+//     and genesis before it writes anything, and a crash during Restore
+//     leaves the old chain or no meta at all, never a mix. A snapshot holds
+//     no history: after Restore, Block and Tx answer ErrNotFound for it.
 //   - Absent and empty values are the same state: an empty value deletes its
 //     key, and the commitment counts only non-empty values.
 //

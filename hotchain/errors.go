@@ -33,3 +33,7 @@ var (
 	// or Apply ran during a Scan.
 	ErrConflict = errors.New("hotchain: concurrent write")
 )
+
+// ErrBadSnapshot: a snapshot is malformed, or its encoding is truncated,
+// corrupted (its checksum does not match) or of another version.
+var ErrBadSnapshot = errors.New("hotchain: bad snapshot")

@@ -17,8 +17,9 @@ var _ Store = (*MemoryStore)(nil)
 // for concurrent use.
 type MemoryStore struct {
 	mu     sync.RWMutex
-	opened string // incarnation Open saw; "" before Open
-	meta   *Meta  // nil while the store holds no chain
+	opened string      // incarnation Open (or Restore) saw; "" before Open
+	chain  ledger.Hash // genesis Open (or Restore) saw
+	meta   *Meta       // nil while the store holds no chain
 	state  map[string][]byte
 	blocks map[uint64][]byte
 	txs    map[ledger.Hash][]byte
@@ -62,7 +63,7 @@ func (s *MemoryStore) Open(ctx context.Context, gen *Genesis) (Meta, error) {
 	if err := checkGenesis(*s.meta, gen); err != nil {
 		return Meta{}, err
 	}
-	s.opened = s.meta.Incarnation
+	s.opened, s.chain = s.meta.Incarnation, gen.Hash
 	return *s.meta, nil
 }
 

@@ -35,9 +35,7 @@ func (s *RedisStore) Open(ctx context.Context, gen *Genesis) (Meta, error) {
 		if err != nil {
 			return Meta{}, fmt.Errorf("hotchain: open redis: %w", err)
 		}
-		s.mu.Lock()
-		s.opened = m.Incarnation
-		s.mu.Unlock()
+		s.setOpened(m)
 		return m, nil
 	}
 	return Meta{}, fmt.Errorf("hotchain: open redis: %w", ErrConflict)

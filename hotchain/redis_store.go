@@ -30,11 +30,15 @@ type RedisStore struct {
 	rdb *redis.Client
 
 	mu     sync.Mutex
-	opened string // incarnation Open saw; "" before Open
+	opened string      // incarnation Open (or Restore) saw; "" before Open
+	chain  ledger.Hash // genesis Open (or Restore) saw
 
 	// beforeExec, when set (by tests), runs in Apply between reading the
 	// meta key and MULTI/EXEC.
 	beforeExec func()
+	// afterScan, when set (by tests), runs in Snapshot between the scan and
+	// the second read of the meta key.
+	afterScan func()
 }
 
 // NewRedisStore returns a store on the Redis server and database opts names.
@@ -57,6 +61,20 @@ func (s *RedisStore) incarnation() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.opened
+}
+
+// setOpened records the incarnation and chain Open or Restore saw.
+func (s *RedisStore) setOpened(m Meta) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opened, s.chain = m.Incarnation, m.Genesis
+}
+
+// openedChain returns the incarnation and chain Open or Restore saw.
+func (s *RedisStore) openedChain() (string, ledger.Hash) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opened, s.chain
 }
 
 // readMeta reads the meta key; nil if the database holds no chain.

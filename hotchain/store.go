@@ -62,6 +62,27 @@ type Store interface {
 	// Scan fails with ErrConflict.
 	Scan(ctx context.Context, fn func(key, value []byte) error) error
 
+	// Snapshot returns a point-in-time copy of the state (every non-empty
+	// key and value, sorted by key) and the meta it belongs to, without the
+	// incarnation. It must not run concurrently with Apply (Raft's FSM never
+	// does that); a RedisStore that sees the meta move during its scan fails
+	// with ErrConflict. ErrNotOpen and ErrWiped as for Get. History is not
+	// part of a snapshot.
+	Snapshot(ctx context.Context) (*Snapshot, error)
+
+	// Restore replaces everything the store holds (state and history) with
+	// snap's state and meta, under a new incarnation that the handle then
+	// holds, and returns that meta: Apply continues from snap.Meta.Index.
+	// The store keeps no history from before the snapshot: Block and Tx
+	// answer ErrNotFound for it. Before it writes anything, Restore checks
+	// snap (ErrBadSnapshot), that the commitment of its writes is
+	// snap.Meta.Commitment (ErrCommitmentMismatch), and that its genesis is
+	// the one the handle was opened on, and the one the store holds, if any
+	// (ErrGenesisMismatch). It works on a wiped store and on a handle that
+	// was never opened. A crash during Restore leaves either the old state
+	// or a store without a chain, which Open starts afresh from genesis.
+	Restore(ctx context.Context, snap *Snapshot) (Meta, error)
+
 	// Kind names the implementation: "redis" or "memory".
 	Kind() string
 

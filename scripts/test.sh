@@ -55,3 +55,4 @@ for target in FuzzDecodeTx FuzzDecodeBlock; do
 done
 go test -run '^$' -fuzz '^FuzzTransfers$' -fuzztime 10s ./contracts/token
 go test -run '^$' -fuzz '^FuzzInstrument$' -fuzztime 10s ./vm/instrument
+go test -run '^$' -fuzz '^FuzzReadSnapshot$' -fuzztime 10s -fuzzminimizetime 2s ./hotchain
