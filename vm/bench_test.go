@@ -19,7 +19,7 @@ func BenchmarkGasRate(b *testing.B) {
 			}
 			p := compile(b, newVM(b, cfg), "hostile.wasm")
 			for b.Loop() {
-				if r := run(p, mapState{}, "loop", nil, gas); r.Status != ledger.StatusOutOfGas {
+				if r := run(p, MapState{}, "loop", nil, gas); r.Status != ledger.StatusOutOfGas {
 					b.Fatalf("loop = %v %q", r.Status, r.Error)
 				}
 			}

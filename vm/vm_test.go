@@ -17,21 +17,6 @@ import (
 	"github.com/dualchain/dualchain/vm/instrument"
 )
 
-// mapState is a State over a map; apply lands a result's writes in it.
-type mapState map[string][]byte
-
-func (m mapState) Get(k []byte) []byte { return m[string(k)] }
-
-func (m mapState) apply(r Result) {
-	for _, w := range r.Writes {
-		if len(w.Value) == 0 {
-			delete(m, string(w.Key))
-		} else {
-			m[string(w.Key)] = w.Value
-		}
-	}
-}
-
 var (
 	contract = ledger.Address{0xc0}
 	caller   = ledger.Address{0xca}
@@ -67,7 +52,7 @@ func run(p *Program, st State, function string, args []byte, gas uint64) Result 
 
 func TestABI(t *testing.T) {
 	p := compile(t, newVM(t, DefaultConfig()), "abi.wasm")
-	st := mapState{}
+	st := MapState{}
 	if r := run(p, st, "echo", []byte("hello"), 1e6); r.Status != ledger.StatusOK || string(r.Output) != "hello" {
 		t.Errorf("echo = %v %q %q, want ok hello", r.Status, r.Error, r.Output)
 	}
@@ -84,7 +69,7 @@ func TestABI(t *testing.T) {
 	if len(r.Events) != 1 || r.Events[0].Name != "stored" || string(r.Events[0].Data) != "key" {
 		t.Errorf("put events = %v, want stored(key)", r.Events)
 	}
-	st.apply(r)
+	st.Apply(r)
 	r = run(p, st, "get", []byte("key"), 1e6)
 	if string(r.Output) != "\x03\x00\x00\x00val" {
 		t.Errorf("get = %q, want length 3 then val", r.Output)
@@ -105,7 +90,7 @@ func TestAbortCodes(t *testing.T) {
 		{200, ledger.StatusAborted}, {65537, ledger.StatusAborted}, {65539, ledger.StatusAborted}, {1<<32 - 1, ledger.StatusAborted},
 	}
 	for _, tt := range tests {
-		r := run(p, mapState{}, "fail", append(binary.LittleEndian.AppendUint32(nil, tt.code), "why"...), 1e6)
+		r := run(p, MapState{}, "fail", append(binary.LittleEndian.AppendUint32(nil, tt.code), "why"...), 1e6)
 		if r.Status != tt.want || r.Error != "why" || r.Writes != nil || r.Output != nil {
 			t.Errorf("abort(%d) = %v %q, want %v %q and no effects", tt.code, r.Status, r.Error, tt.want, "why")
 		}
@@ -138,7 +123,7 @@ func TestHostile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.export, func(t *testing.T) {
-			r := run(p, mapState{}, tt.export, nil, 1_000_000) // a status other than the deadline's: gas or a limit stopped it
+			r := run(p, MapState{}, tt.export, nil, 1_000_000) // a status other than the deadline's: gas or a limit stopped it
 			if r.Status != tt.want || !strings.Contains(r.Error, tt.msg) {
 				t.Errorf("%s = %v %q, want %v containing %q", tt.export, r.Status, r.Error, tt.want, tt.msg)
 			}
@@ -148,7 +133,7 @@ func TestHostile(t *testing.T) {
 			if r.GasUsed == 0 || r.GasUsed > 1_000_000 {
 				t.Errorf("%s used %d gas, want some and at most the limit", tt.export, r.GasUsed)
 			}
-			if r := run(abi, mapState{}, "echo", []byte("still here"), 1e6); string(r.Output) != "still here" {
+			if r := run(abi, MapState{}, "echo", []byte("still here"), 1e6); string(r.Output) != "still here" {
 				t.Fatalf("after %s, echo = %v %q", tt.export, r.Status, r.Error)
 			}
 		})
@@ -161,15 +146,15 @@ func TestHostile(t *testing.T) {
 // on.
 func TestDeepRecursion(t *testing.T) {
 	p := compile(t, newVM(t, DefaultConfig()), "hostile.wasm")
-	r := run(p, mapState{}, "recurse", nil, MaxGasForTests)
+	r := run(p, MapState{}, "recurse", nil, MaxGasForTests)
 	want := fmt.Sprintf("trap: call depth past %d", MaxCallDepth)
 	if r.Status != ledger.StatusAborted || r.Error != want || r.GasUsed >= MaxGasForTests {
 		t.Fatalf("recurse = %v %q gas %d, want aborted %q before gas ran out", r.Status, r.Error, r.GasUsed, want)
 	}
-	if again := run(p, mapState{}, "recurse", nil, MaxGasForTests); !again.Same(r) {
+	if again := run(p, MapState{}, "recurse", nil, MaxGasForTests); !again.Same(r) {
 		t.Fatalf("recurse again = %+v, first %+v", again, r)
 	}
-	if r := run(p, mapState{}, "dirty", nil, 1e6); r.Status != ledger.StatusOK {
+	if r := run(p, MapState{}, "dirty", nil, 1e6); r.Status != ledger.StatusOK {
 		t.Fatalf("after a stack overflow, dirty = %v %q", r.Status, r.Error)
 	}
 }
@@ -182,14 +167,14 @@ const MaxGasForTests = 100_000_000
 // leaves the next call a clean one-page memory.
 func TestMemoryGrowth(t *testing.T) {
 	p := compile(t, newVM(t, DefaultConfig()), "hostile.wasm")
-	r := run(p, mapState{}, "grow_all", nil, 10_000_000)
+	r := run(p, MapState{}, "grow_all", nil, 10_000_000)
 	if r.Status != ledger.StatusOK || r.GasUsed < (MaxMemoryPages-1)*GasGrowPage {
 		t.Fatalf("grow_all = %v %q gas %d, want ok and at least %d", r.Status, r.Error, r.GasUsed, (MaxMemoryPages-1)*GasGrowPage)
 	}
-	if r := run(p, mapState{}, "grow_all", nil, GasGrowPage*10); r.Status != ledger.StatusOutOfGas {
+	if r := run(p, MapState{}, "grow_all", nil, GasGrowPage*10); r.Status != ledger.StatusOutOfGas {
 		t.Errorf("grow_all with gas for 10 pages = %v, want out_of_gas", r.Status)
 	}
-	again := run(p, mapState{}, "grow_all", nil, 10_000_000)
+	again := run(p, MapState{}, "grow_all", nil, 10_000_000)
 	if again.GasUsed != r.GasUsed {
 		t.Errorf("grow_all after growing = %d gas, first time %d: the second call did not start clean", again.GasUsed, r.GasUsed)
 	}
@@ -203,12 +188,12 @@ func TestCleanState(t *testing.T) {
 	for name, cfg := range map[string]Config{"pooled": DefaultConfig(), "fresh": fresh} {
 		p := compile(t, newVM(t, cfg), "hostile.wasm")
 		for i := range 4 {
-			r := run(p, mapState{}, "dirty", nil, 1e6)
+			r := run(p, MapState{}, "dirty", nil, 1e6)
 			if want := "\x00\x00\x00\x00\x01\x00\x00\x00"; string(r.Output) != want {
 				t.Fatalf("%s: call %d of dirty = %x, want %x", name, i, r.Output, want)
 			}
 			if i == 1 {
-				run(p, mapState{}, "grow_all", nil, 1e7) // grows: the instance is dropped
+				run(p, MapState{}, "grow_all", nil, 1e7) // grows: the instance is dropped
 			}
 		}
 	}
@@ -223,10 +208,10 @@ func TestGasDeterministic(t *testing.T) {
 		v := newVM(t, cfg)
 		p := compile(t, v, "abi.wasm")
 		var gas []uint64
-		st := mapState{}
+		st := MapState{}
 		for _, c := range calls {
 			r := run(p, st, c.fn, []byte(c.args), 1e6)
-			st.apply(r)
+			st.Apply(r)
 			gas = append(gas, r.GasUsed)
 		}
 		v.Close(context.Background())
@@ -252,11 +237,11 @@ func TestDeadlineBackstop(t *testing.T) {
 	cfg.Deadline = 50 * time.Millisecond
 	v := newVM(t, cfg)
 	p := compile(t, v, "hostile.wasm")
-	r := run(p, mapState{}, "loop", nil, 1<<60)
+	r := run(p, MapState{}, "loop", nil, 1<<60)
 	if r.Status != ledger.StatusAborted || !strings.Contains(r.Error, "deadline") {
 		t.Fatalf("loop with unlimited gas = %v %q, want aborted by the deadline", r.Status, r.Error)
 	}
-	if r := run(p, mapState{}, "dirty", nil, 1e6); r.Status != ledger.StatusOK {
+	if r := run(p, MapState{}, "dirty", nil, 1e6); r.Status != ledger.StatusOK {
 		t.Fatalf("after the deadline, dirty = %v %q", r.Status, r.Error)
 	}
 }
@@ -305,7 +290,7 @@ func TestDeploy(t *testing.T) {
 	v := newVM(t, DefaultConfig())
 	code, _ := os.ReadFile("testdata/abi.wasm")
 	c := Call{Contract: ledger.DeployAddress, Caller: caller, Nonce: 7, Function: ledger.FuncDeploy, Args: code, GasLimit: 1e7}
-	r := v.Deploy(context.Background(), NewEnv(mapState{}, c))
+	r := v.Deploy(context.Background(), NewEnv(MapState{}, c))
 	addr := ledger.DeployedAddress(caller, 7)
 	if r.Status != ledger.StatusOK || !bytes.Equal(r.Output, addr[:]) {
 		t.Fatalf("Deploy = %v %q output %x, want ok and address %s", r.Status, r.Error, r.Output, addr)
@@ -313,17 +298,17 @@ func TestDeploy(t *testing.T) {
 	if want := GasCall + DeployGas(len(code)); r.GasUsed != want {
 		t.Errorf("Deploy used %d gas, want %d", r.GasUsed, want)
 	}
-	st := mapState{}
-	st.apply(r)
+	st := MapState{}
+	st.Apply(r)
 	if len(st) != 2 || !bytes.Equal(st.Get(ledger.CodeBlobKey(ledger.Hash(st.Get(ledger.CodeKey(addr))))), code) {
 		t.Errorf("Deploy wrote %d keys; want the code hash at the address and the code under its hash", len(st))
 	}
 	c.Args = []byte("not wasm")
-	if r := v.Deploy(context.Background(), NewEnv(mapState{}, c)); r.Status != ledger.StatusBadArgs || !strings.Contains(r.Error, "invalid module") {
+	if r := v.Deploy(context.Background(), NewEnv(MapState{}, c)); r.Status != ledger.StatusBadArgs || !strings.Contains(r.Error, "invalid module") {
 		t.Errorf("Deploy(garbage) = %v %q, want bad_args naming the invalid module", r.Status, r.Error)
 	}
 	c.Args, c.GasLimit = code, 100
-	if r := v.Deploy(context.Background(), NewEnv(mapState{}, c)); r.Status != ledger.StatusOutOfGas || r.GasUsed != 100 || r.Writes != nil {
+	if r := v.Deploy(context.Background(), NewEnv(MapState{}, c)); r.Status != ledger.StatusOutOfGas || r.GasUsed != 100 || r.Writes != nil {
 		t.Errorf("Deploy with 100 gas = %v gas %d writes %d, want out_of_gas using it all", r.Status, r.GasUsed, len(r.Writes))
 	}
 }
@@ -347,7 +332,7 @@ func TestNoDeadline(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Deadline = 0
 	p := compile(t, newVM(t, cfg), "hostile.wasm")
-	if r := run(p, mapState{}, "loop", nil, 10_000_000); r.Status != ledger.StatusOutOfGas || r.GasUsed != 10_000_000 {
+	if r := run(p, MapState{}, "loop", nil, 10_000_000); r.Status != ledger.StatusOutOfGas || r.GasUsed != 10_000_000 {
 		t.Fatalf("loop without a deadline = %v %q gas %d, want out_of_gas using it all", r.Status, r.Error, r.GasUsed)
 	}
 }
@@ -363,14 +348,14 @@ func TestDeadlineNeverHitsTheNextCall(t *testing.T) {
 	p := compile(t, newVM(t, cfg), "hostile.wasm")
 	for i := range 200 {
 		gas := uint64(20_000 + 1_000*(i%100)) // ~0.6 to ~4 ms of looping
-		if r := run(p, mapState{}, "loop", nil, gas); r.Status != ledger.StatusAborted && r.Status != ledger.StatusOutOfGas {
+		if r := run(p, MapState{}, "loop", nil, gas); r.Status != ledger.StatusAborted && r.Status != ledger.StatusOutOfGas {
 			t.Fatalf("round %d: loop = %v %q, want out of gas or stopped", i, r.Status, r.Error)
 		}
 		for j := range 5 {
 			// A quick call may really outlast 2 ms on a loaded machine and be
 			// stopped; one stopped in less than the deadline inherited the stop.
 			start := time.Now()
-			r := run(p, mapState{}, "dirty", nil, 1e6)
+			r := run(p, MapState{}, "dirty", nil, 1e6)
 			took := time.Since(start)
 			if r.Status != ledger.StatusOK && (took < cfg.Deadline || !strings.Contains(r.Error, "deadline")) {
 				t.Fatalf("round %d, quick call %d = %v %q after %v, want ok", i, j, r.Status, r.Error, took)
@@ -391,7 +376,7 @@ func TestEvictedProgramStillRuns(t *testing.T) {
 		t.Fatal("abi.wasm still cached in a cache of one after another compile")
 	}
 	for range 3 {
-		if r := run(abi, mapState{}, "echo", []byte("x"), 1e6); r.Status != ledger.StatusOK || string(r.Output) != "x" {
+		if r := run(abi, MapState{}, "echo", []byte("x"), 1e6); r.Status != ledger.StatusOK || string(r.Output) != "x" {
 			t.Fatalf("echo on an evicted program = %v %q", r.Status, r.Error)
 		}
 	}
@@ -401,8 +386,8 @@ func TestEvictedProgramStillRuns(t *testing.T) {
 // gas used is still what the call used.
 func TestHugeGasLimit(t *testing.T) {
 	p := compile(t, newVM(t, DefaultConfig()), "abi.wasm")
-	small := run(p, mapState{}, "echo", []byte("x"), 1e6)
-	huge := run(p, mapState{}, "echo", []byte("x"), 1<<64-1)
+	small := run(p, MapState{}, "echo", []byte("x"), 1e6)
+	huge := run(p, MapState{}, "echo", []byte("x"), 1<<64-1)
 	if huge.Status != ledger.StatusOK || huge.GasUsed != small.GasUsed {
 		t.Fatalf("echo with the largest limit = %v gas %d, with 1e6 gas %d", huge.Status, huge.GasUsed, small.GasUsed)
 	}
@@ -412,7 +397,7 @@ func TestHugeGasLimit(t *testing.T) {
 // memory past the first.
 func TestMemoryPagesCost(t *testing.T) {
 	p := compile(t, newVM(t, DefaultConfig()), "pages.wasm")
-	r := run(p, mapState{}, "run", nil, 1e6)
+	r := run(p, MapState{}, "run", nil, 1e6)
 	if want := uint64(GasCall + 2*GasMemoryPage); r.Status != ledger.StatusOK || r.HostGas != want {
 		t.Fatalf("run on 3 pages = %v host gas %d, want ok and %d", r.Status, r.HostGas, want)
 	}

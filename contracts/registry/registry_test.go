@@ -12,21 +12,6 @@ import (
 	"github.com/dualchain/dualchain/vm"
 )
 
-// mapState is a vm.State over a map; apply lands a result's writes in it.
-type mapState map[string][]byte
-
-func (m mapState) Get(k []byte) []byte { return m[string(k)] }
-
-func (m mapState) apply(r vm.Result) {
-	for _, w := range r.Writes {
-		if len(w.Value) == 0 {
-			delete(m, string(w.Key))
-		} else {
-			m[string(w.Key)] = w.Value
-		}
-	}
-}
-
 var (
 	alice = ledger.Address{0xa1}
 	bob   = ledger.Address{0xb0}
@@ -126,13 +111,13 @@ func run(p *vm.Program, st vm.State, caller ledger.Address, function string, arg
 
 // play runs the steps in order from an empty state, applying the writes of
 // each call that succeeds, and returns the results and the final state.
-func play(p *vm.Program) ([]vm.Result, mapState) {
-	st := mapState{}
+func play(p *vm.Program) ([]vm.Result, vm.MapState) {
+	st := vm.MapState{}
 	var rs []vm.Result
 	for _, s := range steps() {
 		r := run(p, st, s.caller, s.function, s.args, 1_000_000)
 		if r.Status == ledger.StatusOK {
-			st.apply(r)
+			st.Apply(r)
 		}
 		rs = append(rs, r)
 	}
@@ -194,18 +179,18 @@ func TestRegistryDeterministic(t *testing.T) {
 // out_of_gas, using exactly its limit and changing nothing.
 func TestRegistryOutOfGas(t *testing.T) {
 	p := newProgram(t, vm.DefaultConfig())
-	need := run(p, mapState{}, alice, "register", []byte("alice"), 1_000_000)
+	need := run(p, vm.MapState{}, alice, "register", []byte("alice"), 1_000_000)
 	if need.Status != ledger.StatusOK {
 		t.Fatalf("register with gas to spare = %v %q, want ok", need.Status, need.Error)
 	}
 	for _, limit := range []uint64{0, 1, vm.GasCall - 1, vm.GasCall, vm.GasCall + 1, need.GasUsed / 2, need.GasUsed - 1} {
-		r := run(p, mapState{}, alice, "register", []byte("alice"), limit)
+		r := run(p, vm.MapState{}, alice, "register", []byte("alice"), limit)
 		if r.Status != ledger.StatusOutOfGas || r.GasUsed != limit || r.Writes != nil || r.Events != nil || r.Output != nil {
 			t.Errorf("register with %d gas = %v %q, %d gas, writes %q, events %v; want out_of_gas using all %d and no effects",
 				limit, r.Status, r.Error, r.GasUsed, r.Writes, r.Events, limit)
 		}
 	}
-	if r := run(p, mapState{}, alice, "register", []byte("alice"), need.GasUsed); !reflect.DeepEqual(r, need) {
+	if r := run(p, vm.MapState{}, alice, "register", []byte("alice"), need.GasUsed); !reflect.DeepEqual(r, need) {
 		t.Errorf("register with exactly the %d gas it needs = %+v, want %+v", need.GasUsed, r, need)
 	}
 }

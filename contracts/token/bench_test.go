@@ -39,7 +39,7 @@ func BenchmarkTransfer(b *testing.B) {
 				if r.Status != ledger.StatusOK {
 					b.Fatalf("transfer = %v %q", r.Status, r.Error)
 				}
-				apply(st, r)
+				st.Apply(r)
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "transfers/s")
 		})

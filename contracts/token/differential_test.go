@@ -22,14 +22,14 @@ var (
 type tokenCase struct {
 	name     string
 	path     path // the export's path, for TestInstructionGas
-	state    mapState
+	state    vm.MapState
 	caller   ledger.Address
 	function string
 	args     []byte
 }
 
-func balances(kv ...any) mapState {
-	m := mapState{}
+func balances(kv ...any) vm.MapState {
+	m := vm.MapState{}
 	for i := 0; i < len(kv); i += 2 {
 		switch v := kv[i+1].(type) {
 		case uint64:
@@ -41,7 +41,7 @@ func balances(kv ...any) mapState {
 	return m
 }
 
-func withSupply(m mapState, v []byte) mapState {
+func withSupply(m vm.MapState, v []byte) vm.MapState {
 	m[string(ledger.StorageKey(Address, supplyKey))] = v
 	return m
 }
@@ -210,23 +210,13 @@ func FuzzTransfers(f *testing.F) {
 			if err := sameResult(rn, rv); err != nil {
 				t.Fatalf("op %d: %v", i/3, err)
 			}
-			apply(native, rn)
-			apply(wasm, rv)
+			native.Apply(rn)
+			wasm.Apply(rv)
 			if !reflect.DeepEqual(native, wasm) {
 				t.Fatalf("op %d: states differ:\nnative %v\n    vm %v", i/3, native, wasm)
 			}
 		}
 	})
-}
-
-func apply(m mapState, r vm.Result) {
-	for _, w := range r.Writes {
-		if len(w.Value) == 0 {
-			delete(m, string(w.Key))
-		} else {
-			m[string(w.Key)] = w.Value
-		}
-	}
 }
 
 // TestOutputs pins what the read-only exports return.

@@ -115,11 +115,6 @@ func Transfer(st vm.State, from ledger.Address, args []byte, gasLimit uint64) vm
 // rewritten); clients use it as a transfer's gas limit.
 var TransferGas = func() uint64 {
 	from, to := ledger.Address{1}, ledger.Address{2}
-	st := mapState{string(BalanceKey(from)): ledger.EncodeUint64(2), string(BalanceKey(to)): ledger.EncodeUint64(1)}
+	st := vm.MapState{string(BalanceKey(from)): ledger.EncodeUint64(2), string(BalanceKey(to)): ledger.EncodeUint64(1)}
 	return Transfer(st, from, EncodeTransfer(to, 1), 1<<40).GasUsed
 }()
-
-// mapState is a vm.State over a map.
-type mapState map[string][]byte
-
-func (m mapState) Get(k []byte) []byte { return m[string(k)] }
