@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/ledger"
 	"github.com/dualchain/dualchain/vm"
 )
@@ -144,7 +145,7 @@ func (a *app) sendCall(cmd *cobra.Command, o contractOpts, tx *ledger.Tx, deploy
 // parseContract reads a contract address; "token" names the base token.
 func parseContract(s string) (ledger.Address, error) {
 	if s == "token" {
-		return ledger.ContractAddress("token"), nil
+		return token.Address, nil
 	}
 	a, err := ledger.ParseAddress(s)
 	if err != nil {
