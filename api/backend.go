@@ -56,6 +56,19 @@ type Status struct {
 	Mempool      int         `json:"mempool"`
 	Leader       bool        `json:"leader"`
 	Version      string      `json:"version"`
+
+	// Replication, for a node of a cluster.
+	NodeID            string `json:"node_id,omitempty"`
+	Role              string `json:"role,omitempty"` // leader, follower, candidate or shutdown
+	Edge              bool   `json:"edge,omitempty"` // a non-voter serving reads
+	Term              uint64 `json:"term,omitempty"`
+	LeaderID          string `json:"leader_id,omitempty"`
+	LeaderURL         string `json:"leader_url,omitempty"`
+	CommitIndex       uint64 `json:"commit_index,omitempty"`
+	LastSnapshotIndex uint64 `json:"last_snapshot_index,omitempty"`
+	// CaughtUp says the node knows a leader and has applied every entry it
+	// knows to be committed: a restarted node answers before it has.
+	CaughtUp bool `json:"caught_up"`
 }
 
 // Coder is implemented by errors that carry a stable code for clients, such

@@ -21,6 +21,9 @@ type Config struct {
 	MaxBodyBytes int64                // largest request body
 	MaxBatch     int                  // most transactions in one submission
 	WaitTimeout  time.Duration        // longest ?wait=commit
+	// AdminToken guards the admin endpoints and the requests nodes forward
+	// to the leader; empty disables the admin endpoints.
+	AdminToken string
 }
 
 // DefaultConfig returns limits that fit a batch of 10,000 transfers in JSON.

@@ -18,6 +18,8 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	handler http.Handler
+	// forwarder sends requests a follower forwards to the leader.
+	forwarder *http.Client
 }
 
 // New returns a server for b. Zero or negative limits in cfg take their
@@ -25,7 +27,7 @@ type Server struct {
 // replaced by a new one.
 func New(b Backend, cfg Config) *Server {
 	cfg = cfg.withDefaults()
-	s := &Server{b: b, cfg: cfg, mux: http.NewServeMux()}
+	s := &Server{b: b, cfg: cfg, mux: http.NewServeMux(), forwarder: &http.Client{Transport: forwardTransport()}}
 	s.log = cfg.Logger.With("component", "api")
 	s.metrics = newMetrics(cfg.Registry)
 	s.routes()
@@ -53,17 +55,30 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// forwardTransport keeps enough idle connections to the leader for every
+// client a follower serves at once.
+func forwardTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 256
+	return t
+}
+
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/transactions", s.submit)
-	s.mux.HandleFunc("GET /v1/transactions/{id}", s.getTx)
-	s.mux.HandleFunc("GET /v1/blocks", s.getBlocks)
-	s.mux.HandleFunc("GET /v1/blocks/latest", s.getLatestBlock)
-	s.mux.HandleFunc("GET /v1/blocks/{height}", s.getBlock)
-	s.mux.HandleFunc("GET /v1/accounts/{addr}", s.getAccount)
+	s.mux.HandleFunc("GET /v1/transactions/{id}", s.reads(s.getTx))
+	s.mux.HandleFunc("GET /v1/blocks", s.reads(s.getBlocks))
+	s.mux.HandleFunc("GET /v1/blocks/latest", s.reads(s.getLatestBlock))
+	s.mux.HandleFunc("GET /v1/blocks/{height}", s.reads(s.getBlock))
+	s.mux.HandleFunc("GET /v1/accounts/{addr}", s.reads(s.getAccount))
 	s.mux.HandleFunc("GET /v1/status", s.getStatus)
+	s.mux.HandleFunc("GET /v1/admin/members", s.admin(false, s.getMembers))
+	s.mux.HandleFunc("POST /v1/admin/members", s.admin(true, s.addMember))
+	s.mux.HandleFunc("DELETE /v1/admin/members/{id}", s.admin(true, s.removeMember))
+	s.mux.HandleFunc("POST /v1/admin/leadership", s.admin(true, s.transferLeadership))
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 }
 

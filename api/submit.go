@@ -23,6 +23,24 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if r.Header.Get(HeaderForwarded) != "" && s.cfg.AdminToken != "" {
+		// A node of this cluster checked the signatures; without a
+		// token to prove that, they are checked again.
+		if err := s.authorized(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), verifiedKey{}, true))
+	}
+	leader, err := s.route(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if leader != "" {
+		s.forwardSubmit(w, r, leader, txs, wait)
+		return
+	}
 	sub := &submission{s: s, r: r, res: make([]TxResult, len(txs))}
 	sub.admit(txs)
 	s.countSubmitted(sub.res) // at admission: a tx dropped while waiting was still accepted

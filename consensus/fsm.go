@@ -3,6 +3,7 @@ package consensus
 import (
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 )
@@ -37,8 +38,14 @@ type Snapshot interface {
 	Release()
 }
 
-// raftFSM adapts an FSM to raft.FSM.
-type raftFSM struct{ fsm FSM }
+// raftFSM adapts an FSM to raft.FSM, and records the index of the last
+// entry the FSM has applied (Raft's own AppliedIndex moves when an entry is
+// handed to the FSM's goroutine, before the FSM has applied it).
+type raftFSM struct {
+	fsm     FSM
+	applied *atomic.Uint64
+	snaps   raft.SnapshotStore
+}
 
 var _ raft.FSM = raftFSM{}
 
@@ -46,7 +53,9 @@ var _ raft.FSM = raftFSM{}
 // barrier and configuration entries to itself (the FSM does not implement
 // raft.ConfigurationStore).
 func (f raftFSM) Apply(l *raft.Log) any {
-	return f.fsm.Apply(Entry{Index: l.Index, Term: l.Term, Data: l.Data})
+	err := f.fsm.Apply(Entry{Index: l.Index, Term: l.Term, Data: l.Data})
+	f.applied.Store(l.Index)
+	return err
 }
 
 func (f raftFSM) Snapshot() (raft.FSMSnapshot, error) {
@@ -61,6 +70,11 @@ func (f raftFSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	if err := f.fsm.Restore(rc); err != nil {
 		return fmt.Errorf("consensus: restore: %w", err)
+	}
+	// Raft restores the newest snapshot: at start, or the one a leader
+	// just installed.
+	if metas, err := f.snaps.List(); err == nil && len(metas) > 0 {
+		f.applied.Store(metas[0].Index)
 	}
 	return nil
 }

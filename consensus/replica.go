@@ -30,6 +30,10 @@ type Replica struct {
 	raft   *raft.Raft
 	trans  *raft.NetworkTransport
 	store  logStore
+	snaps  *raft.FileSnapshotStore
+	// applied is the index of the last entry the FSM applied, or of the
+	// snapshot it restored.
+	applied *atomic.Uint64
 	logger *slog.Logger
 	closed atomic.Bool
 }
@@ -79,11 +83,12 @@ func start(cfg Config, fsm FSM, store logStore, hl *raftLogger) (*Replica, error
 	}
 	rc := cfg.raftConfig()
 	rc.Logger = hl.Named("raft")
-	ra, err := raft.NewRaft(rc, raftFSM{fsm}, logs, store, snaps, trans)
+	applied := new(atomic.Uint64)
+	ra, err := raft.NewRaft(rc, raftFSM{fsm: fsm, applied: applied, snaps: snaps}, logs, store, snaps, trans)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("consensus: start raft: %w", err), trans.Close())
 	}
-	return &Replica{id: cfg.NodeID, raft: ra, trans: trans, store: store}, nil
+	return &Replica{id: cfg.NodeID, raft: ra, trans: trans, store: store, snaps: snaps, applied: applied}, nil
 }
 
 func newTransport(cfg Config, hl hclog.Logger) (*raft.NetworkTransport, error) {

@@ -4,23 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/dualchain/dualchain/hotchain"
-	"github.com/jonboulle/clockwork"
 )
 
-// chain applies committed log entries to the store, in log order, and keeps
-// the head the producer builds on.
+// chain is the hot chain in the store, and the head it was last seen at.
+// Only the state machine (stateMachine) writes to it.
 type chain struct {
-	store  hotchain.Store
-	log    blockLog
-	gen    *hotchain.Genesis
-	logger *slog.Logger
-	clock  clockwork.Clock
+	store hotchain.Store
+	gen   *hotchain.Genesis
 
 	rebuilding atomic.Bool // reads of the store are not to be trusted
 
@@ -28,76 +23,20 @@ type chain struct {
 	head hotchain.Meta
 }
 
-// open attaches to the store and applies the committed entries it lacks.
+// open attaches to the store: a new or wiped store starts from genesis.
 func (c *chain) open(ctx context.Context) error {
 	meta, err := c.store.Open(ctx, c.gen)
 	if err != nil {
 		return fmt.Errorf("node: open store: %w", err)
 	}
-	last, err := c.log.LastIndex()
-	if err != nil {
-		return err
-	}
-	if meta.Index > last {
-		return fmt.Errorf("%w: store applied index %d, log ends at %d; wipe the store (it is rebuilt from the log) or restore the log",
-			errStoreAhead, meta.Index, last)
-	}
 	c.setHead(meta)
-	if meta.Index < last {
-		c.logger.Info("replaying block log", "from", meta.Index+1, "to", last, "store", c.store.Kind())
-	}
-	return c.replay(ctx, meta.Index+1, last)
-}
-
-// replay applies log entries from..to.
-func (c *chain) replay(ctx context.Context, from, to uint64) error {
-	for i := from; i <= to; i++ {
-		data, err := c.log.Read(i)
-		if err != nil {
-			return err
-		}
-		u, err := decodeEntry(i, data)
-		if err != nil {
-			return err
-		}
-		if err := c.applyOnce(ctx, u); err != nil {
-			return fmt.Errorf("node: replay entry %d: %w", i, err)
-		}
-	}
 	return nil
-}
-
-// apply applies a committed entry: a committed entry must be applied before
-// anything else is. It rebuilds the store first if it lost its state or
-// went back in time, retries while the store is unreachable, and gives up
-// at once on errors retrying cannot fix (a corrupt record, a commitment
-// that does not match), which stop the node.
-func (c *chain) apply(ctx context.Context, u *hotchain.Update) error {
-	for attempt := 0; ; attempt++ {
-		err := c.applyOnce(ctx, u)
-		if errors.Is(err, hotchain.ErrWiped) || errors.Is(err, hotchain.ErrNotNext) {
-			c.logger.Warn("store is not at the head; rebuilding it from genesis and the block log", "index", u.Index, "err", err)
-			err = c.rebuild(ctx, u.Index)
-		}
-		switch {
-		case err == nil:
-			return nil
-		case permanent(err), ctx.Err() != nil:
-			return fmt.Errorf("node: apply entry %d: %w", u.Index, err)
-		}
-		c.logger.Error("apply failed; retrying", "index", u.Index, "attempt", attempt, "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-c.clock.After(backoff(attempt)):
-		}
-	}
 }
 
 // permanent reports errors that retrying the same apply cannot fix.
 func permanent(err error) bool {
 	for _, p := range []error{hotchain.ErrCommitmentMismatch, hotchain.ErrBadUpdate,
-		hotchain.ErrCorrupt, hotchain.ErrGenesisMismatch, hotchain.ErrEvictingRedis, errStoreAhead} {
+		hotchain.ErrCorrupt, hotchain.ErrGenesisMismatch, hotchain.ErrEvictingRedis, errBadEntry} {
 		if errors.Is(err, p) {
 			return true
 		}
@@ -118,23 +57,6 @@ func (c *chain) applyOnce(ctx context.Context, u *hotchain.Update) error {
 		})
 	}
 	return nil
-}
-
-// rebuild re-attaches to the store (a wiped store starts a new incarnation
-// from genesis) and replays the log up to index. While it runs, reads of
-// the store are refused (ErrRebuilding).
-func (c *chain) rebuild(ctx context.Context, index uint64) error {
-	c.rebuilding.Store(true)
-	defer c.rebuilding.Store(false)
-	meta, err := c.store.Open(ctx, c.gen)
-	if err != nil {
-		return err
-	}
-	if meta.Index > index {
-		return fmt.Errorf("%w: store applied index %d, log at %d", errStoreAhead, meta.Index, index)
-	}
-	c.setHead(meta)
-	return c.replay(ctx, meta.Index+1, index)
 }
 
 // atHead reports whether the store is where the chain's head says: not

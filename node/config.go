@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/dualchain/dualchain/consensus"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/vm"
 )
@@ -13,12 +16,28 @@ import (
 // Config configures one node. The CLI fills it from flags; nothing in this
 // package reads flags or the environment.
 type Config struct {
-	DataDir  string // holds genesis.json, the block log, and faucet.key with Dev
+	DataDir  string // holds genesis.json, the Raft log and snapshots (raft/), and faucet.key with Dev
 	HTTPAddr string // address the API listens on, e.g. 127.0.0.1:8545
 	Store    string // "redis" or "memory"
 	RedisURL string // redis://host:port/db, with Store "redis"
 	Dev      bool   // on first start, make a one-node chain: genesis.json and faucet.key in DataDir
 	ChainID  string // chain id of a Dev genesis
+
+	// Replication. A node with no Raft state on disk either starts a new
+	// cluster of Peers (every node of it given the same list; with none, a
+	// cluster of this node alone) or, with Join, asks a running cluster to
+	// add it.
+	NodeID       string // unique in the cluster and the same across restarts
+	RaftAddr     string // host:port the Raft transport listens on and peers dial
+	AdvertiseURL string // base URL of this node's API for other nodes; default http://HTTPAddr as bound
+	Peers        []Peer
+	Join         string // API URL of any node of a running cluster
+	Edge         bool   // join as a non-voter: full state, serves reads, forwards transactions
+	AdminToken   string // guards admin endpoints and forwarding between nodes; the same on every node
+	MaxInFlight  int    // blocks the leader has proposed but not yet applied, at most
+	// Raft tunes consensus (timeouts, snapshots, log store); its NodeID,
+	// BindAddr and DataDir come from the fields above.
+	Raft consensus.Config
 
 	MaxBlockTxs   int           // a block is cut when this many txs are ready
 	MaxBlockGas   uint64        // or when the ready txs' gas limits add up to this
@@ -38,6 +57,34 @@ type Config struct {
 	store hotchain.Store // tests: use this store instead of opening one
 }
 
+// Peer is a voter of a new cluster.
+type Peer struct {
+	ID       string
+	RaftAddr string
+	URL      string // its API's base URL
+}
+
+// ParsePeers reads "id=raftaddr=url,..." into peers.
+func ParsePeers(s string) ([]Peer, error) {
+	var peers []Peer
+	seen := make(map[string]bool)
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		parts := strings.SplitN(item, "=", 3)
+		if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+			return nil, fmt.Errorf("node: peer %q: want id=raftaddr=url", item)
+		}
+		if seen[parts[0]] {
+			return nil, fmt.Errorf("node: peer id %q listed twice", parts[0])
+		}
+		seen[parts[0]] = true
+		peers = append(peers, Peer{ID: parts[0], RaftAddr: parts[1], URL: strings.TrimRight(parts[2], "/")})
+	}
+	return peers, nil
+}
+
 // DefaultConfig returns settings for a dev node on this machine.
 func DefaultConfig() Config {
 	return Config{
@@ -45,6 +92,10 @@ func DefaultConfig() Config {
 		HTTPAddr:      "127.0.0.1:8545",
 		Store:         "memory",
 		RedisURL:      "redis://127.0.0.1:6379/0",
+		NodeID:        "n1",
+		RaftAddr:      "127.0.0.1:8546",
+		MaxInFlight:   4,
+		Raft:          consensus.LoopbackConfig(),
 		ChainID:       "dualchain-dev",
 		MaxBlockTxs:   10_000,
 		MaxBlockGas:   100_000_000,
@@ -63,6 +114,8 @@ func TestConfig(dataDir string) Config {
 	c := DefaultConfig()
 	c.DataDir = dataDir
 	c.HTTPAddr = "127.0.0.1:0"
+	c.RaftAddr = "127.0.0.1:0"
+	c.Raft = consensus.TestConfig()
 	c.Dev = true
 	c.BlockInterval = time.Millisecond
 	c.Exec = ExecBoth // every test's calls are checked native against VM
@@ -90,6 +143,27 @@ func (c Config) Validate() error {
 		return errors.New("node: nonce window must be at least 1")
 	case c.Exec != ExecNative && c.Exec != ExecVM && c.Exec != ExecBoth:
 		return fmt.Errorf("node: exec %q: want native, vm or both", c.Exec)
+	case c.NodeID == "":
+		return errors.New("node: node id is required")
+	case c.MaxInFlight < 1:
+		return errors.New("node: max in flight must be at least 1")
+	case c.Join != "" && len(c.Peers) > 0:
+		return errors.New("node: give either peers (a new cluster) or join (a running one), not both")
+	case c.Edge && c.Join == "":
+		return errors.New("node: an edge node joins a running cluster: give join")
+	}
+	if err := c.raftConfig().Validate(); err != nil {
+		return fmt.Errorf("node: %w", err)
 	}
 	return c.VM.Validate()
+}
+
+// raftConfig is the consensus configuration: Raft, with this node's id,
+// address and data dir.
+func (c Config) raftConfig() consensus.Config {
+	rc := c.Raft
+	rc.NodeID = c.NodeID
+	rc.BindAddr = c.RaftAddr
+	rc.DataDir = filepath.Join(c.DataDir, raftDir)
+	return rc
 }

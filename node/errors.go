@@ -33,14 +33,26 @@ var (
 	ErrNotFound          = coded("not_found", "not found")
 	ErrUnknownTx         = coded("unknown_tx", "transaction is neither pending nor committed")
 	ErrStopped           = coded("unavailable", "node is stopping")
-	ErrRebuilding        = coded("unavailable", "the node's store lost its state and is being rebuilt from the block log; retry shortly")
+	ErrRebuilding        = coded("unavailable", "the node's store lost its state and is being rebuilt from its snapshot and the Raft log; retry shortly")
 	ErrBusy              = coded("unavailable", "the node is too busy to admit the transaction; retry")
 	ErrBlockFailed       = coded("block_failed", "the block holding the transaction failed to commit; resubmit")
+	ErrNotLeader         = coded("not_leader", "this node stopped being the leader before the transaction was in a block; resubmit")
+	ErrNoLeader          = coded("no_leader", "the cluster has no leader right now (an election is under way or too few nodes are up); retry shortly")
 )
 
-// errStoreAhead means the store holds entries the log does not: the log was
-// lost or replaced. Writing on would apply new blocks at old indices.
-var errStoreAhead = errors.New("node: store is ahead of the block log")
+// Errors inside the node.
+var (
+	// errBadEntry is a committed log entry this node cannot decode: it
+	// cannot go on without it.
+	errBadEntry = errors.New("node: undecodable log entry")
+	// errStaleBlock is a committed block that does not extend the head it
+	// commits on: a leader proposed it over a block that never committed.
+	// Every node skips it, so all stay identical.
+	errStaleBlock = errors.New("node: committed block does not extend the head; skipped")
+	// errBroken means an entry Raft counts as applied was not; the node
+	// must restart (replaying the log) before it applies or snapshots more.
+	errBroken = errors.New("node: state machine stopped after a failed apply; restart the node")
+)
 
 // detail wraps a client error with specifics, keeping its code.
 func detail(base *codedError, format string, args ...any) error {

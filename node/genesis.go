@@ -19,7 +19,7 @@ import (
 const (
 	GenesisFile = "genesis.json"
 	FaucetFile  = "faucet.key"
-	logDir      = "blocklog"
+	raftDir     = "raft"
 )
 
 // DevSupply is the faucet's balance in a dev chain.

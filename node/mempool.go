@@ -21,6 +21,7 @@ type sender struct {
 	txs     map[uint64]pendingTx
 	queued  bool      // in the ready queue
 	taken   int       // transactions taken but not yet committed or dropped
+	resume  *uint64   // where to resume once nothing is taken: the lowest abandoned nonce
 	touched time.Time // last admission, for expiring transactions stuck behind a gap
 }
 
@@ -205,27 +206,91 @@ func (m *mempool) take(n int, maxGas uint64) []pendingTx {
 	return out
 }
 
-// done reports the outcome of taken transactions: their ids leave the pool,
-// and each sender's next nonce is reset to its committed nonce. Pending
-// transactions below it are dropped with ErrNonceTooLow.
+// done reports that taken transactions were committed (or dropped by the
+// block): their ids leave the pool, and each sender's next nonce is set to
+// its committed nonce in nonces, once none of its transactions are still
+// taken (blocks in flight hold its later nonces). Pending transactions
+// below it are dropped with ErrNonceTooLow.
 func (m *mempool) done(taken []pendingTx, nonces map[ledger.Address]uint64) []pendingTxErr {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.epoch++
+	m.release(taken)
+	var dropped []pendingTxErr
+	for addr, nonce := range nonces {
+		if s := m.senders[addr]; s != nil && s.taken == 0 {
+			dropped = append(dropped, m.settle(addr, s, nonce)...)
+		}
+	}
+	return dropped
+}
+
+// abandon reports that taken transactions may not commit (their block
+// failed or its outcome is unknown): their ids leave the pool, and each
+// sender resumes from its lowest abandoned nonce once none of its
+// transactions are still taken. A client resubmits them with the same
+// nonces; one that did commit is then refused as a replay.
+func (m *mempool) abandon(taken []pendingTx) []pendingTxErr {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.epoch++
+	m.release(taken)
+	var dropped []pendingTxErr
+	for _, p := range taken {
+		s := m.senders[p.tx.From]
+		if s == nil {
+			continue
+		}
+		if s.resume == nil || p.tx.Nonce < *s.resume {
+			n := p.tx.Nonce
+			s.resume = &n
+		}
+	}
+	for _, p := range taken {
+		if s := m.senders[p.tx.From]; s != nil && s.taken == 0 && s.resume != nil {
+			dropped = append(dropped, m.settle(p.tx.From, s, *s.resume)...)
+		}
+	}
+	return dropped
+}
+
+// release forgets the ids of taken transactions.
+func (m *mempool) release(taken []pendingTx) {
 	for _, p := range taken {
 		delete(m.byID, p.id)
 		m.senders[p.tx.From].taken--
 	}
-	var dropped []pendingTxErr
-	for addr, nonce := range nonces {
-		s := m.senders[addr]
-		if s == nil {
-			continue
+}
+
+// settle moves a sender with nothing taken to nonce (or to where an
+// abandoned block left it, if lower).
+func (m *mempool) settle(addr ledger.Address, s *sender, nonce uint64) []pendingTxErr {
+	if s.resume != nil {
+		nonce = min(nonce, *s.resume)
+		s.resume = nil
+	}
+	dropped := m.advance(addr, s, nonce)
+	m.collect(addr, s)
+	return dropped
+}
+
+// drain removes every pending transaction, when this node stops leading:
+// the new leader takes transactions now. Call it with nothing taken.
+func (m *mempool) drain() []pendingTx {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []pendingTx
+	for addr, s := range m.senders {
+		for n, p := range s.txs {
+			out = append(out, p)
+			m.remove(s, n, p, nil)
 		}
-		dropped = append(dropped, m.advance(addr, s, nonce)...)
+		s.queued = false
 		m.collect(addr, s)
 	}
-	return dropped
+	m.ready = nil
+	m.epoch++
+	return out
 }
 
 // collect forgets a sender with nothing pending or taken.

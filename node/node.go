@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dualchain/dualchain/api"
+	"github.com/dualchain/dualchain/consensus"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/vm"
 	"github.com/jonboulle/clockwork"
@@ -23,8 +24,12 @@ import (
 // Version is the node's release, reported by /v1/status.
 var Version = "0.1.0-dev"
 
-// Node is one staking node: store, block log, mempool, block producer and
-// HTTP API.
+// storeCheckEvery is how often a node looks whether its store lost its
+// state while nothing was applied.
+const storeCheckEvery = time.Second
+
+// Node is one staking node: store, Raft replica, mempool, block producer
+// (while it leads) and HTTP API.
 type Node struct {
 	cfg     Config
 	logger  *slog.Logger
@@ -32,23 +37,32 @@ type Node struct {
 	chainID string
 
 	store    hotchain.Store
-	log      blockLog
 	chain    *chain
+	sm       *stateMachine
+	dir      *directory
+	replica  *consensus.Replica
 	pool     *mempool
+	pipe     pipeline
 	tracker  *tracker
+	heights  *heightWatch
 	metrics  *metrics
 	vm       *vm.VM
 	dispatch *dispatcher
 	lock     *os.File      // the data dir's LOCK, held while the node is open
-	wiped    chan struct{} // a reader saw the store wiped: the producer rebuilds it
+	wiped    chan struct{} // a reader saw the store wiped: rebuild it
+	fatal    chan error    // the state machine cannot go on: the node stops
+
+	life     context.Context // ends when the node closes
+	stopLife context.CancelFunc
 
 	listener net.Listener
 	server   *http.Server
+	url      string // this node's API, as other nodes reach it
 }
 
-// New opens (or, with Dev, creates) the node's data dir, store and block
-// log, applies committed log entries the store lacks, and binds the API's
-// listener. Run starts the node.
+// New opens (or, with Dev, creates) the node's data dir, store and Raft
+// replica, binds the API's listener, and starts a new cluster if this node
+// has no Raft state and no cluster to join. Run starts the node.
 func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -65,25 +79,31 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		lock.Close()
 		return nil, err
 	}
+	life, stopLife := context.WithCancel(context.Background())
 	n := &Node{
-		cfg: cfg, logger: cfg.Logger.With("component", "node"), clock: clockwork.NewRealClock(),
+		cfg: cfg, logger: cfg.Logger.With("component", "node", "node_id", cfg.NodeID), clock: clockwork.NewRealClock(),
 		chainID: gen.ChainID, pool: newMempool(cfg.MempoolSize, cfg.NonceWindow), tracker: newTracker(),
-		wiped: make(chan struct{}, 1), lock: lock,
+		heights: newHeightWatch(), dir: newDirectory(),
+		wiped: make(chan struct{}, 1), fatal: make(chan error, 1), lock: lock, life: life, stopLife: stopLife,
 	}
-	if err := n.openVM(ctx); err != nil {
-		lock.Close()
-		return nil, err
-	}
-	if err := n.openStorage(ctx, genesisState(gen)); err != nil {
-		n.closeVM()
-		lock.Close()
-		return nil, err
-	}
-	if err := n.listen(); err != nil {
-		n.closeStorage()
+	if err := n.open(ctx, genesisState(gen)); err != nil {
+		n.close()
 		return nil, err
 	}
 	return n, nil
+}
+
+func (n *Node) open(ctx context.Context, gen *hotchain.Genesis) error {
+	if err := n.openVM(ctx); err != nil {
+		return err
+	}
+	if err := n.openStore(ctx, gen); err != nil {
+		return err
+	}
+	if err := n.listen(); err != nil {
+		return err
+	}
+	return n.openReplica()
 }
 
 // openVM starts the contract VM, its compiled code cached in the data dir.
@@ -101,23 +121,20 @@ func (n *Node) openVM(ctx context.Context) error {
 	return nil
 }
 
-func (n *Node) openStorage(ctx context.Context, gen *hotchain.Genesis) error {
+func (n *Node) openStore(ctx context.Context, gen *hotchain.Genesis) error {
 	store, err := openStore(n.cfg)
 	if err != nil {
 		return err
 	}
 	n.store = store
-	if n.log, err = openWALLog(filepath.Join(n.cfg.DataDir, logDir)); err != nil {
-		store.Close()
-		return err
-	}
-	n.chain = &chain{store: store, log: n.log, gen: gen, logger: n.logger, clock: n.clock}
+	n.chain = &chain{store: store, gen: gen}
 	if err := n.chain.open(ctx); err != nil {
-		n.closeStorage()
 		return err
 	}
-	h := n.chain.Head()
-	n.logger.Info("node ready", "chain", n.chainID, "store", store.Kind(), "height", h.Height, "index", h.Index)
+	n.sm = &stateMachine{
+		chain: n.chain, dir: n.dir, logger: n.logger, clock: n.clock, ctx: n.life,
+		applied: n.blockApplied, rebuilt: n.pool.reset, fatal: n.fail,
+	}
 	return nil
 }
 
@@ -140,13 +157,18 @@ func (n *Node) listen() error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.metrics = newMetrics(reg, n.pool, n.dispatch)
 	acfg := api.DefaultConfig()
-	acfg.Logger = n.cfg.Logger.With("component", "api")
+	acfg.Logger = n.cfg.Logger.With("component", "api", "node_id", n.cfg.NodeID)
 	acfg.Registry = reg
+	acfg.AdminToken = n.cfg.AdminToken
 	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("node: listen on %s: %w", n.cfg.HTTPAddr, err)
 	}
 	n.listener = ln
+	n.url = n.cfg.AdvertiseURL
+	if n.url == "" {
+		n.url = "http://" + ln.Addr().String()
+	}
 	n.server = &http.Server{
 		Handler:           api.New(backend{n}, acfg).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -156,12 +178,25 @@ func (n *Node) listen() error {
 	return nil
 }
 
-// Run produces blocks and serves the API until ctx ends or a component
-// fails; it closes the node's resources before it returns.
+// Run serves the API, produces blocks while this node leads, and keeps the
+// store in step with the log, until ctx ends or a component fails. It
+// closes the node's resources before it returns.
 func (n *Node) Run(ctx context.Context) error {
-	defer n.closeStorage()
+	defer n.close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.produce(ctx) })
+	g.Go(func() error { return n.watchStore(ctx) })
+	g.Go(func() error {
+		select {
+		case err := <-n.fatal:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	})
+	if n.cfg.Join != "" {
+		g.Go(func() error { return n.join(ctx) })
+	}
 	g.Go(func() error {
 		if err := n.server.Serve(n.listener); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("node: serve API: %w", err)
@@ -174,17 +209,55 @@ func (n *Node) Run(ctx context.Context) error {
 		defer cancel()
 		return n.server.Shutdown(shutdown)
 	})
-	n.logger.Info("serving API", "addr", n.listener.Addr().String())
+	n.logger.Info("serving API", "addr", n.listener.Addr().String(), "raft", n.replica.Addr())
 	err := g.Wait()
 	h := n.chain.Head()
 	n.logger.Info("node stopped", "height", h.Height, "index", h.Index, "err", err)
 	return err
 }
 
-func (n *Node) closeStorage() {
-	n.closeVM()
-	if n.log != nil {
-		n.log.Close()
+// fail stops the node: the state machine met an error it cannot get past.
+func (n *Node) fail(err error) {
+	select {
+	case n.fatal <- err:
+	default:
+	}
+}
+
+// watchStore rebuilds the store when a reader saw it wiped, and checks it
+// every storeCheckEvery, so a Redis that lost its data is noticed and
+// rebuilt even when no block arrives.
+func (n *Node) watchStore(ctx context.Context) error {
+	tick := n.clock.NewTicker(storeCheckEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.Chan():
+		case <-n.wiped:
+		}
+		if err := n.sm.check(); err != nil && ctx.Err() == nil {
+			n.logger.Error("store check failed; will retry", "err", err)
+		}
+	}
+}
+
+// close releases everything New opened, in reverse order; it may be called
+// on a partly opened node.
+func (n *Node) close() {
+	n.stopLife() // stops the state machine's retries so Raft can shut down
+	if n.replica != nil {
+		if err := n.replica.Close(); err != nil && !errors.Is(err, consensus.ErrClosed) {
+			n.logger.Error("close raft", "err", err)
+		}
+	}
+	if n.listener != nil {
+		n.listener.Close()
+	}
+	if n.vm != nil {
+		n.vm.Close(context.Background())
+		n.vm = nil
 	}
 	if n.store != nil {
 		n.store.Close()
@@ -195,16 +268,14 @@ func (n *Node) closeStorage() {
 	}
 }
 
-// closeVM releases the VM; a second call does nothing.
-func (n *Node) closeVM() {
-	if n.vm != nil {
-		n.vm.Close(context.Background())
-		n.vm = nil
-	}
-}
-
 // Addr is the address the API listens on (useful with port 0).
 func (n *Node) Addr() net.Addr { return n.listener.Addr() }
+
+// RaftAddr is the address the Raft transport listens on.
+func (n *Node) RaftAddr() string { return n.replica.Addr() }
+
+// URL is the base URL of the node's API, as other nodes reach it.
+func (n *Node) URL() string { return n.url }
 
 // Backend is the node as the API sees it.
 func (n *Node) Backend() api.Backend { return backend{n} }

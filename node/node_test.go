@@ -48,7 +48,24 @@ func startNode(t testing.TB, cfg Config) *running {
 			t.Errorf("%d calls had different native and VM results", m)
 		}
 	})
+	if cfg.Join == "" {
+		waitCaughtUp(t, n)
+	}
 	return r
+}
+
+// waitCaughtUp waits until n knows a leader and has applied every entry
+// committed when it learned of it.
+func waitCaughtUp(t testing.TB, n *Node) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if n.replica.CaughtUp() {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("node %s did not catch up: %+v", n.cfg.NodeID, n.replica.State())
 }
 
 // testLogger logs to t.Log in tests; benchmarks log nothing (their output

@@ -4,64 +4,124 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/dualchain/dualchain/api"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/ledger"
+	"github.com/hashicorp/raft"
 )
 
 // Timings of the producer's housekeeping.
 const (
-	gapTTL          = 30 * time.Second // how long txs may wait behind a nonce gap
-	expireEvery     = time.Second      // how often the pool is swept for them
-	applyAfterClose = 10 * time.Second // how long a committed block may take to apply once stopping
+	gapTTL          = 30 * time.Second       // how long txs may wait behind a nonce gap
+	expireEvery     = time.Second            // how often the pool is swept for them
+	leadershipPoll  = 100 * time.Millisecond // how often a follower looks whether it leads now
+	barrierTimeout  = 10 * time.Second       // how long a new leader waits for the log to apply
+	maxReadAttempts = 3                      // reads of a block's state that a rebuild may interrupt
 )
 
-// produce cuts, executes, commits and applies blocks until ctx ends. A
-// block is cut when MaxBlockTxs transactions are pending, or BlockInterval
-// after the first pending one arrived. When it returns, every waiting
-// client is told the node stopped.
+// produce makes blocks while this node is the leader, until ctx ends. When
+// it returns, every waiting client is told the node stopped.
 func (n *Node) produce(ctx context.Context) error {
 	defer n.tracker.stop(ErrStopped)
-	expiry := n.clock.NewTicker(expireEvery)
-	defer expiry.Stop()
 	for {
-		if err := n.waitForBlock(ctx, expiry.Chan()); err != nil {
+		if err := n.awaitLeadership(ctx); err != nil {
 			return nil // stopping
 		}
-		txs := n.pool.take(n.cfg.MaxBlockTxs, n.cfg.MaxBlockGas)
-		if len(txs) == 0 {
-			continue
-		}
-		if err := n.makeBlock(ctx, txs); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
+		n.lead(ctx)
 	}
 }
 
-// waitForBlock returns when a block should be cut, doing housekeeping
-// (expiring gapped txs, rebuilding a wiped store) while it waits.
+// awaitLeadership returns once this node is the leader, or ctx's error.
+func (n *Node) awaitLeadership(ctx context.Context) error {
+	leaderCh := n.replica.Raft().LeaderCh()
+	for ctx.Err() == nil && !n.replica.IsLeader() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-leaderCh:
+		case <-n.clock.After(leadershipPoll):
+		}
+	}
+	return ctx.Err()
+}
+
+// lead produces blocks until this node stops being the leader or ctx ends.
+// It first waits until every entry committed before its term is applied
+// (Barrier), so it never builds on a stale head; up to MaxInFlight blocks
+// are then in flight at once, each executed on top of the ones before it.
+// When a proposal fails, lead stops, lets the blocks in flight resolve,
+// and returns; produce calls it again while the node still leads.
+func (n *Node) lead(ctx context.Context) {
+	bctx, cancel := context.WithTimeout(ctx, barrierTimeout)
+	err := n.replica.Barrier(bctx)
+	cancel()
+	if err != nil {
+		n.logger.Warn("leader could not apply the log before producing; will retry", "err", err)
+		return
+	}
+	h := n.chain.Head()
+	n.logger.Info("leading", "term", n.replica.State().Term, "height", h.Height, "index", h.Index)
+	n.registerMembers(ctx)
+
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	slots := make(chan struct{}, n.cfg.MaxInFlight)
+	proposed := make(chan *inflight, n.cfg.MaxInFlight)
+	var wg sync.WaitGroup
+	wg.Go(func() { n.complete(proposed, slots, stop) })
+	n.proposeWhileLeader(lctx, slots, proposed)
+	close(proposed)
+	wg.Wait() // every block in flight resolved: the pipeline is empty
+	if !n.replica.IsLeader() || ctx.Err() != nil {
+		n.finishAll(n.pool.drain(), ErrNotLeader)
+		n.logger.Info("stopped leading", "height", n.chain.Head().Height)
+	}
+}
+
+// proposeWhileLeader cuts, executes and proposes blocks until lctx ends or
+// leadership is lost, handing each to complete through proposed.
+func (n *Node) proposeWhileLeader(lctx context.Context, slots chan struct{}, proposed chan<- *inflight) {
+	expiry := n.clock.NewTicker(expireEvery)
+	defer expiry.Stop()
+	for n.replica.IsLeader() {
+		if err := n.waitForBlock(lctx, expiry.Chan()); err != nil {
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-lctx.Done():
+			return
+		}
+		txs := n.pool.take(n.cfg.MaxBlockTxs, n.cfg.MaxBlockGas)
+		b := n.proposeBlock(lctx, txs)
+		if b == nil {
+			<-slots
+			continue
+		}
+		proposed <- b
+	}
+}
+
+// waitForBlock returns when a block should be cut: MaxBlockTxs
+// transactions are pending, or BlockInterval passed since the first one
+// became ready. It expires gapped transactions while it waits, and returns
+// every leadershipPoll to let the caller look at its leadership.
 func (n *Node) waitForBlock(ctx context.Context, expiry <-chan time.Time) error {
 	if n.pool.full(n.cfg.MaxBlockTxs) {
 		return nil
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-expiry:
-			n.finishDropped(n.pool.expire(n.clock.Now().Add(-gapTTL)))
-			continue
-		case <-n.wiped:
-			n.ensureAtHead(ctx)
-			continue
-		case <-n.pool.notify:
-		}
-		break
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-expiry:
+		n.finishDropped(n.pool.expire(n.clock.Now().Add(-gapTTL)))
+		return nil
+	case <-n.clock.After(leadershipPoll):
+		return nil
+	case <-n.pool.notify:
 	}
 	timer := n.clock.NewTimer(n.cfg.BlockInterval)
 	defer timer.Stop()
@@ -77,146 +137,129 @@ func (n *Node) waitForBlock(ctx context.Context, expiry <-chan time.Time) error 
 	return nil
 }
 
-// makeBlock executes txs into a block, appends it to the log and applies it.
-// If the store cannot be read, the transactions are dropped with
-// ErrBlockFailed (clients resubmit with the same nonce) and the node goes
-// on; if the block cannot be logged or applied, the node stops.
-func (n *Node) makeBlock(ctx context.Context, txs []pendingTx) error {
+// proposeBlock executes txs on top of the blocks in flight and proposes the
+// block to Raft. It returns nil if there was nothing to propose: no txs,
+// none includable, or the state could not be read (the txs are then
+// dropped with ErrBlockFailed; clients resubmit with the same nonce).
+func (n *Node) proposeBlock(ctx context.Context, txs []pendingTx) *inflight {
+	if len(txs) == 0 {
+		return nil
+	}
 	start := time.Now()
-	keys := blockKeys(txs)
-	values, err := n.readForBlock(ctx, keys)
+	ex, err := n.executeBlock(ctx, txs)
 	if err != nil {
 		n.logger.Error("read state for block failed; dropping its transactions", "txs", len(txs), "err", err)
 		n.failTaken(txs, txs)
 		return nil
 	}
-	ex, err := n.executeBlock(ctx, txs, keys, values)
+	n.finishDropped(ex.dropped)
+	if len(ex.included) == 0 {
+		n.finishDropped(n.pool.done(txs, ex.nonces))
+		return nil
+	}
+	data, err := encodeBlockEntry(ex)
 	if err != nil {
-		n.logger.Error("read state while executing block failed; dropping its transactions", "txs", len(txs), "err", err)
+		n.logger.Error("encode block failed; dropping its transactions", "txs", len(txs), "err", err)
 		n.failTaken(txs, txs)
 		return nil
 	}
-	n.finishDropped(ex.dropped)
-	if len(ex.included) > 0 {
-		if err := n.commit(ctx, ex); err != nil {
-			n.pool.done(txs, nil)
-			return err
-		}
+	b := newInflight(ex, txs, start)
+	n.pipe.push(b)
+	b.proposal, err = n.replica.Propose(ctx, data)
+	if err != nil { // only when ctx ended: nothing was proposed
+		n.pipe.pop(b)
+		n.failTaken(ex.included, txs)
+		return nil
 	}
-	n.finishDropped(n.pool.done(txs, ex.nonces))
-	n.metrics.observeBlock(ex.block, time.Since(start))
-	return nil
+	return b
 }
 
-// executeBlock executes txs from the values read for keys, fetching what a
-// VM call reads beyond them. Fetched values are checked like the batch: the
-// store must still be at the head after the last of them.
-func (n *Node) executeBlock(ctx context.Context, txs []pendingTx, keys, values [][]byte) (*execution, error) {
-	fetched := 0
-	fetch := func(keys [][]byte) ([][]byte, error) {
-		fetched++
-		return n.store.Get(ctx, keys)
-	}
-	ex, err := execute(ctx, n.dispatch, blockInput{
-		head: n.chain.Head(), chainID: n.chainID, now: n.clock.Now().UnixNano(),
-		txs: txs, keys: keys, values: values, fetch: fetch,
-	})
-	if err != nil || fetched == 0 {
-		return ex, err
-	}
-	if ok, err := n.chain.atHead(ctx); err != nil || !ok {
-		return nil, errors.Join(errors.New("node: store left the head during execution"), err)
-	}
-	return ex, nil
-}
-
-// readForBlock reads keys, then checks that the store is still at the head:
-// a store that was wiped or rolled back (a Redis restarted from an older
-// snapshot) before or during the read is rebuilt and read again. Checking
-// after the read is enough: only this node writes the store, so it can
-// only move back, never forward, behind our back.
-func (n *Node) readForBlock(ctx context.Context, keys [][]byte) ([][]byte, error) {
-	for attempt := 0; attempt < 3; attempt++ {
-		values, err := n.store.Get(ctx, keys)
-		if err != nil && !errors.Is(err, hotchain.ErrWiped) {
-			return nil, err
+// executeBlock reads what txs need (one round trip for the keys it can
+// foresee, more for what VM calls read) as the blocks in flight leave it,
+// and executes them into the next block. A store that lost its state or
+// went back in time is rebuilt first, and the read repeated.
+func (n *Node) executeBlock(ctx context.Context, txs []pendingTx) (*execution, error) {
+	keys := blockKeys(txs)
+	for attempt := 0; ; attempt++ {
+		before := n.chain.Head()
+		head := n.pipe.head(before)
+		fetch := func(keys [][]byte) ([][]byte, error) { return n.pipe.read(ctx, n.store, keys) }
+		values, err := fetch(keys)
+		var ex *execution
+		if err == nil {
+			ex, err = execute(ctx, n.dispatch, blockInput{
+				head: head, chainID: n.chainID, now: n.clock.Now().UnixNano(),
+				txs: txs, keys: keys, values: values, fetch: fetch,
+			})
 		}
-		ok, merr := n.chain.atHead(ctx)
-		if merr != nil {
-			return nil, merr
+		if err == nil {
+			err = n.checkNotRolledBack(ctx, before)
 		}
-		if err == nil && ok {
-			return values, nil
+		if err == nil || attempt+1 == maxReadAttempts || !errors.Is(err, hotchain.ErrWiped) {
+			return ex, err
 		}
-		if err := n.ensureAtHead(ctx); err != nil {
+		if err := n.sm.check(); err != nil {
 			return nil, err
 		}
 	}
-	return nil, errors.New("node: store keeps moving away from the head")
 }
 
-// ensureAtHead rebuilds the store from genesis and the log if it is not at
-// the head, and tells the mempool its reads may have been stale.
-func (n *Node) ensureAtHead(ctx context.Context) error {
-	if ok, err := n.chain.atHead(ctx); err != nil || ok {
-		return err
-	}
-	last, err := n.log.LastIndex()
+// checkNotRolledBack fails with ErrWiped if the store is now behind the
+// head seen before a read: only this node writes it, and only forward, so
+// it was restored from an older copy (a Redis restarted from an old RDB
+// file) and the read may have seen old values.
+func (n *Node) checkNotRolledBack(ctx context.Context, before hotchain.Meta) error {
+	m, err := n.store.Meta(ctx)
 	if err != nil {
 		return err
 	}
-	n.logger.Warn("store is not at the head (wiped or rolled back); rebuilding from genesis and the block log", "entries", last)
-	defer n.pool.reset()
-	if err := n.chain.rebuild(ctx, last); err != nil {
-		n.logger.Error("rebuild failed; will retry", "err", err)
-		return err
+	if m.Index < before.Index {
+		return fmt.Errorf("%w: store at index %d, head at %d", hotchain.ErrWiped, m.Index, before.Index)
 	}
 	return nil
 }
 
-// commit appends the block to the log and applies it. Once the block is in
-// the log it is committed: it is applied even if the node is stopping, and
-// if applying fails its transactions are reported as of unknown outcome
-// (they apply when the node starts again), never as failed.
-func (n *Node) commit(ctx context.Context, ex *execution) error {
-	data, err := encodeEntry(ex)
-	if err != nil {
-		n.failTaken(ex.included, nil)
-		return err
-	}
-	if last, err := n.log.LastIndex(); err != nil || last != n.chain.Head().Index {
-		// Every appended entry is applied before the next block is cut; a
-		// log ahead of the head means that broke, and a block appended now
-		// would fork the log from the store.
-		n.failTaken(ex.included, nil)
-		return fmt.Errorf("node: block log ends at %d but the head is at %d (%v)", last, n.chain.Head().Index, err)
-	}
-	index, err := n.log.Append(data)
-	if err != nil {
-		n.failTaken(ex.included, nil)
-		return err
-	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), applyAfterClose)
-	defer cancel()
-	u := &hotchain.Update{Index: index, Block: ex.block, Commitment: ex.commitment}
-	if err := n.chain.apply(actx, u); err != nil {
-		n.finishAll(ex.included, detail(ErrStopped, "block %d is committed but not yet applied; it applies when the node restarts", ex.block.Header.Height))
-		return fmt.Errorf("node: block %d: %w", ex.block.Header.Height, err)
-	}
-	n.finishCommitted(ex)
-	return nil
-}
-
-func (n *Node) finishCommitted(ex *execution) {
-	ids := make([]ledger.Hash, len(ex.included))
-	results := make([]api.WaitResult, len(ex.included))
-	for i, p := range ex.included {
-		ids[i] = p.id
-		results[i].Record = &ledger.TxRecord{
-			Tx: *p.tx, Receipt: ex.block.Receipts[i], Height: ex.block.Header.Height, Index: uint32(i),
+// complete waits for each proposed block, in order, to be applied here, and
+// settles its transactions in the pool. Waiting clients are told by the
+// state machine when a block applies, on every node. On a failed proposal
+// it calls stop: the leader stops proposing until the blocks in flight
+// have resolved and it has caught up again.
+func (n *Node) complete(proposed <-chan *inflight, slots <-chan struct{}, stop func()) {
+	for b := range proposed {
+		_, err := b.proposal.Wait(context.Background()) // resolves on apply, lost leadership or shutdown
+		n.pipe.pop(b)
+		<-slots
+		if err == nil {
+			n.finishDropped(n.pool.done(b.taken, b.ex.nonces))
+			n.metrics.observeBlock(b.ex.block, time.Since(b.start))
+			continue
 		}
+		stop()
+		switch {
+		case errors.Is(err, errStaleBlock), errors.Is(err, raft.ErrNotLeader):
+			// Certainly not committed (or skipped by every node).
+			n.failTaken(b.ex.included, b.taken)
+		default:
+			// Perhaps committed: if it was, the state machine tells the
+			// waiters when this node applies it.
+			n.finishDropped(n.pool.abandon(b.taken))
+		}
+		n.logger.Warn("proposed block did not commit here", "height", b.ex.block.Header.Height, "txs", len(b.ex.included), "err", err)
+	}
+}
+
+// blockApplied runs on every node once a block is in the store: it tells
+// the clients waiting for its transactions.
+func (n *Node) blockApplied(u *hotchain.Update) {
+	blk := u.Block
+	ids := make([]ledger.Hash, len(blk.Txs))
+	results := make([]api.WaitResult, len(blk.Txs))
+	for i := range blk.Txs {
+		ids[i] = blk.Receipts[i].TxID
+		results[i].Record = &ledger.TxRecord{Tx: blk.Txs[i], Receipt: blk.Receipts[i], Height: blk.Header.Height, Index: uint32(i)}
 	}
 	n.tracker.finish(ids, results)
+	n.heights.advance(blk.Header.Height)
 }
 
 // failTaken drops transactions whose block failed before it was committed
@@ -225,16 +268,9 @@ func (n *Node) finishCommitted(ex *execution) {
 // resubmit from its first failed nonce.
 func (n *Node) failTaken(failed, taken []pendingTx) {
 	n.finishAll(failed, ErrBlockFailed)
-	if taken == nil {
-		return
+	if taken != nil {
+		n.finishDropped(n.pool.abandon(taken))
 	}
-	nonces := make(map[ledger.Address]uint64)
-	for _, p := range taken {
-		if cur, ok := nonces[p.tx.From]; !ok || p.tx.Nonce < cur {
-			nonces[p.tx.From] = p.tx.Nonce
-		}
-	}
-	n.finishDropped(n.pool.done(taken, nonces))
 }
 
 // finishAll tells the waiters of txs that they will not commit (or not now).

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/dualchain/dualchain/consensus"
 	"github.com/dualchain/dualchain/node"
 	"github.com/spf13/cobra"
 )
@@ -16,20 +17,33 @@ import (
 // nodeFlags are the node command's flags beyond node.Config's own fields.
 type nodeFlags struct {
 	cfg       node.Config
+	peers     string
+	logStore  string
 	logLevel  string
 	logFormat string
 }
 
 func (a *app) nodeCmd() *cobra.Command {
 	nf := &nodeFlags{cfg: node.DefaultConfig()}
+	nf.cfg.AdminToken = a.getenv("DUALCHAIN_ADMIN_TOKEN")
 	cmd := &cobra.Command{
 		Use:   "node --data DIR --http ADDR",
 		Short: "Run a staking node",
-		Long: "Run one staking node: its store, block log, mempool, block producer and HTTP API.\n" +
-			"With --dev, the first start makes a one-node chain: DIR/genesis.json and DIR/faucet.key.\n" +
+		Long: "Run one staking node: its store, Raft replica, mempool, block producer (while it is the\n" +
+			"leader) and HTTP API. Blocks are replicated with Raft; the Raft log and snapshots live in DIR/raft.\n\n" +
+			"A node with no Raft state starts a new cluster of the --peers given (give every node of the\n" +
+			"new cluster the same list), of itself alone when there are none, or, with --join, asks a\n" +
+			"running cluster to add it. After the first start these flags are ignored: the node rejoins\n" +
+			"the cluster it belongs to.\n\n" +
+			"With --dev, the first start makes a chain: DIR/genesis.json and DIR/faucet.key. Every node\n" +
+			"of a cluster needs the same genesis.json (dualchain cluster up does that).\n" +
 			"SIGINT or SIGTERM stops it cleanly.",
 		Example: "  dualchain node --data ./data --http 127.0.0.1:8545 --dev\n" +
-			"  dualchain node --data ./data --store redis --redis redis://127.0.0.1:6379/0 --dev",
+			"  dualchain node --data ./data --store redis --redis redis://127.0.0.1:6379/0 --dev\n" +
+			"  dualchain node --data ./n1 --id n1 --http 127.0.0.1:8001 --raft 127.0.0.1:9001 --admin-token $TOKEN \\\n" +
+			"      --peers n1=127.0.0.1:9001=http://127.0.0.1:8001,n2=127.0.0.1:9002=http://127.0.0.1:8002,n3=127.0.0.1:9003=http://127.0.0.1:8003\n" +
+			"  dualchain node --data ./e1 --id e1 --http 127.0.0.1:8011 --raft 127.0.0.1:9011 --edge \\\n" +
+			"      --join http://127.0.0.1:8001 --admin-token $TOKEN",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runNode(cmd.Context(), nf) },
 	}
@@ -52,6 +66,18 @@ func (nf *nodeFlags) register(cmd *cobra.Command) {
 	f.DurationVar(&c.VM.Deadline, "vm-deadline", c.VM.Deadline, "stop a contract call that runs this long (a backstop: gas stops runaway calls first;\n0 turns it off, which makes loops in contracts up to 20x faster)")
 	f.IntVar(&c.MempoolSize, "mempool-size", c.MempoolSize, "most pending txs; beyond, submissions fail with mempool_full")
 	f.Uint64Var(&c.NonceWindow, "nonce-window", c.NonceWindow, "how far past its next nonce a sender may submit")
+	f.StringVar(&c.NodeID, "id", c.NodeID, "this node's id in the cluster: unique, and the same across restarts")
+	f.StringVar(&c.RaftAddr, "raft", c.RaftAddr, "host:port the Raft transport listens on and other nodes dial")
+	f.StringVar(&c.AdvertiseURL, "advertise", "", "base URL other nodes reach this node's API at (default http:// and the --http address)")
+	f.StringVar(&nf.peers, "peers", "", "voters of a new cluster, id=raftaddr=url,... (the same list on each; this node among them)")
+	f.StringVar(&c.Join, "join", "", "API URL of a node of a running cluster to join (needs --admin-token)")
+	f.BoolVar(&c.Edge, "edge", false, "join as an edge node: a non-voter that holds the state, serves reads and forwards\ntransactions, without slowing consensus")
+	f.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "token guarding /v1/admin and forwarding between nodes; the same on every node\n($DUALCHAIN_ADMIN_TOKEN sets the default)")
+	f.IntVar(&c.MaxInFlight, "max-in-flight", c.MaxInFlight, "blocks the leader may have proposed and not yet applied")
+	f.Uint64Var(&c.Raft.SnapshotThreshold, "snapshot-threshold", c.Raft.SnapshotThreshold, "take a Raft snapshot after this many new log entries")
+	f.Uint64Var(&c.Raft.TrailingLogs, "trailing-logs", c.Raft.TrailingLogs, "log entries kept after a snapshot, for followers that lag")
+	f.DurationVar(&c.Raft.SnapshotInterval, "snapshot-interval", c.Raft.SnapshotInterval, "how often the snapshot threshold is checked")
+	f.StringVar(&nf.logStore, "raft-log", string(c.Raft.LogStore), "Raft log store: wal (hashicorp/raft-wal) or bolt (raft-boltdb)")
 	f.StringVar(&nf.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&nf.logFormat, "log-format", "text", "log format: text or json")
 }
@@ -65,6 +91,10 @@ func (nf *nodeFlags) config(w io.Writer) (node.Config, error) {
 	}
 	cfg := nf.cfg
 	cfg.Logger = logger
+	if cfg.Peers, err = node.ParsePeers(nf.peers); err != nil {
+		return node.Config{}, usageErrorf("--peers: %v", err)
+	}
+	cfg.Raft.LogStore = consensus.StoreKind(nf.logStore)
 	if err := cfg.Validate(); err != nil {
 		return node.Config{}, usageErrorf("%v", err)
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"io"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/dualchain/dualchain/consensus"
 	"github.com/dualchain/dualchain/node"
 	"github.com/dualchain/dualchain/vm"
 	"github.com/spf13/cobra"
@@ -26,7 +28,9 @@ func TestNodeConfigFromFlags(t *testing.T) {
 	cfg, err := nodeConfig(t, "--data", "/tmp/d", "--http", "127.0.0.1:9000", "--store", "redis",
 		"--redis", "redis://127.0.0.1:6390/2", "--dev", "--chain-id", "c1", "--block-interval", "20ms",
 		"--max-block-txs", "500", "--mempool-size", "5000", "--nonce-window", "64", "--log-level", "debug",
-		"--exec", "both", "--vm-deadline", "2s", "--max-block-gas", "50000000")
+		"--exec", "both", "--vm-deadline", "2s", "--max-block-gas", "50000000",
+		"--id", "n2", "--raft", "127.0.0.1:9100", "--peers", "n1=127.0.0.1:9101=http://h1:1/,n2=127.0.0.1:9100=http://h2:2",
+		"--admin-token", "tok", "--snapshot-threshold", "64", "--raft-log", "bolt", "--max-in-flight", "2")
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -34,9 +38,13 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		DataDir: "/tmp/d", HTTPAddr: "127.0.0.1:9000", Store: "redis", RedisURL: "redis://127.0.0.1:6390/2",
 		Dev: true, ChainID: "c1", BlockInterval: 20 * time.Millisecond, MaxBlockTxs: 500, MaxBlockGas: 50_000_000,
 		MempoolSize: 5000, NonceWindow: 64, Logger: cfg.Logger, Exec: node.ExecBoth,
-		VM: vm.Config{Deadline: 2 * time.Second, MaxPrograms: vm.DefaultConfig().MaxPrograms},
+		VM:     vm.Config{Deadline: 2 * time.Second, MaxPrograms: vm.DefaultConfig().MaxPrograms},
+		NodeID: "n2", RaftAddr: "127.0.0.1:9100", AdminToken: "tok", MaxInFlight: 2,
+		Peers: []node.Peer{{ID: "n1", RaftAddr: "127.0.0.1:9101", URL: "http://h1:1"}, {ID: "n2", RaftAddr: "127.0.0.1:9100", URL: "http://h2:2"}},
+		Raft:  consensus.LoopbackConfig(),
 	}
-	if cfg != want {
+	want.Raft.SnapshotThreshold, want.Raft.LogStore = 64, consensus.StoreBolt
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("config = %+v, want %+v", cfg, want)
 	}
 	if cfg.Logger == nil || !cfg.Logger.Enabled(t.Context(), -4) {
@@ -65,6 +73,12 @@ func TestNodeBadFlags(t *testing.T) {
 		{"node", "--log-format", "xml"},
 		{"node", "--block-interval", "fast"},
 		{"node", "extra"},
+		{"node", "--peers", "n1=127.0.0.1:1"},
+		{"node", "--peers", "n1=a=http://x,n1=b=http://y"},
+		{"node", "--join", "http://x", "--peers", "n1=a=http://x"},
+		{"node", "--edge"},
+		{"node", "--raft-log", "sqlite"},
+		{"node", "--id", ""},
 	}
 	for _, args := range tests {
 		t.Run(args[len(args)-1], func(t *testing.T) { n.run(t, args...).fails(t, 2, "usage") })

@@ -70,8 +70,13 @@ func launch(t *testing.T, bin, dataDir, redisURL, logPath string) (*nodeProc, er
 	if err != nil {
 		return nil, err
 	}
+	raftPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cmd := exec.Command(bin, "node", "--dev", "--data", dataDir, "--http", addr,
+		"--raft", net.JoinHostPort("127.0.0.1", strconv.Itoa(raftPort)),
 		"--store", "redis", "--redis", redisURL, "--log-level", "info", "--exec", "both")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
@@ -98,14 +103,15 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitReady polls /v1/status until it answers or the process exits.
+// waitReady polls /v1/status until the node answers and has caught up
+// (replayed its log), or the process exits.
 func (n *nodeProc) waitReady() error {
 	deadline := time.Now().Add(readyTimeout)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := n.client.Status(ctx)
+		st, err := n.client.Status(ctx)
 		cancel()
-		if err == nil {
+		if err == nil && st.CaughtUp {
 			return nil
 		}
 		select {
@@ -114,7 +120,7 @@ func (n *nodeProc) waitReady() error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("node at %s did not answer /v1/status within %v", n.url, readyTimeout)
+	return fmt.Errorf("node at %s did not answer /v1/status, caught up, within %v", n.url, readyTimeout)
 }
 
 func (n *nodeProc) exited() bool {

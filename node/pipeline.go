@@ -1,0 +1,101 @@
+package node
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/dualchain/dualchain/consensus"
+	"github.com/dualchain/dualchain/hotchain"
+)
+
+// inflight is a block the leader proposed that is not yet applied here.
+type inflight struct {
+	ex       *execution
+	taken    []pendingTx       // the transactions taken for it, included or not
+	writes   map[string][]byte // its write set, for blocks executed on top
+	head     hotchain.Meta     // the head after it
+	proposal consensus.Proposal
+	start    time.Time
+}
+
+func newInflight(ex *execution, taken []pendingTx, start time.Time) *inflight {
+	b := &inflight{ex: ex, taken: taken, start: start, writes: make(map[string][]byte, len(ex.block.Writes))}
+	for _, w := range ex.block.Writes {
+		b.writes[string(w.Key)] = w.Value
+	}
+	b.head = hotchain.Meta{
+		Height: ex.block.Header.Height, Head: ex.block.Header.Hash(), Commitment: ex.commitment,
+	}
+	return b
+}
+
+// pipeline holds the leader's blocks in flight, oldest first. The next
+// block executes on top of their effects, so the leader need not wait for
+// one block to commit before it executes the next.
+type pipeline struct {
+	mu     sync.Mutex
+	blocks []*inflight
+}
+
+// head is the head the next block extends: the newest block in flight, or
+// applied when none is.
+func (p *pipeline) head(applied hotchain.Meta) hotchain.Meta {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.blocks) == 0 {
+		return applied
+	}
+	h := p.blocks[len(p.blocks)-1].head
+	h.Index = applied.Index // not known before it commits
+	return h
+}
+
+func (p *pipeline) push(b *inflight) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.blocks = append(p.blocks, b)
+}
+
+// pop removes b, the oldest block, once it is applied or has failed.
+func (p *pipeline) pop(b *inflight) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.blocks) > 0 && p.blocks[0] == b {
+		p.blocks[0] = nil
+		p.blocks = p.blocks[1:]
+	}
+}
+
+// read returns the values of keys as the blocks in flight leave them:
+// the newest block's write of a key, else the store's value, read in one
+// round trip. A block popped during the read is in the store by then, so
+// either source gives the same value.
+func (p *pipeline) read(ctx context.Context, store hotchain.Store, keys [][]byte) ([][]byte, error) {
+	p.mu.Lock()
+	blocks := append([]*inflight(nil), p.blocks...)
+	p.mu.Unlock()
+	values := make([][]byte, len(keys))
+	var missing [][]byte
+	var at []int
+	for i, k := range keys {
+		found := false
+		for j := len(blocks) - 1; j >= 0 && !found; j-- {
+			values[i], found = blocks[j].writes[string(k)]
+		}
+		if !found {
+			missing, at = append(missing, k), append(at, i)
+		}
+	}
+	if len(missing) == 0 {
+		return values, nil
+	}
+	got, err := store.Get(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	for j, i := range at {
+		values[i] = got[j]
+	}
+	return values, nil
+}
