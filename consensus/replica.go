@@ -26,16 +26,16 @@ type Server struct {
 // open. Its methods are safe for concurrent use. Close ends every goroutine
 // it started.
 type Replica struct {
-	id     string
-	raft   *raft.Raft
-	trans  *raft.NetworkTransport
-	store  logStore
-	snaps  *raft.FileSnapshotStore
+	id    string
+	raft  *raft.Raft
+	trans *raft.NetworkTransport
+	store logStore
+	snaps *raft.FileSnapshotStore
 	// applied is the index of the last entry the FSM applied, or of the
 	// snapshot it restored.
 	applied *atomic.Uint64
-	logger *slog.Logger
-	closed atomic.Bool
+	logger  *slog.Logger
+	closed  atomic.Bool
 }
 
 // Open starts a replica: it opens the stores under cfg.DataDir, listens on
