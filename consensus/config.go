@@ -37,6 +37,12 @@ type Config struct {
 	// LogCacheEntries keeps the newest entries in memory so the leader does
 	// not read them back from disk to replicate them. 0 disables it.
 	LogCacheEntries int
+	// WALSegmentBytes is the size of raft-wal's segment files; 0 keeps
+	// raft-wal's 64 MiB. Compaction after a snapshot removes whole
+	// segments, so entries below the snapshot stay readable (and are sent
+	// to lagging followers instead of the snapshot) until their segment is
+	// full and every entry in it is compacted.
+	WALSegmentBytes int
 
 	HeartbeatTimeout   time.Duration
 	ElectionTimeout    time.Duration
@@ -96,6 +102,7 @@ func TestConfig() Config {
 	c.SnapshotThreshold = 128
 	c.SnapshotInterval = 50 * time.Millisecond
 	c.TrailingLogs = 64
+	c.WALSegmentBytes = 16 << 10 // compaction really drops entries
 	return c
 }
 

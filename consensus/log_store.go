@@ -23,10 +23,11 @@ type logStore interface {
 
 // openLogStore opens the store of the given kind under dataDir. Both kinds
 // fsync every write: raft-wal always, raft-boltdb unless told NoSync.
-func openLogStore(kind StoreKind, dataDir string, logger *slog.Logger) (logStore, error) {
+func openLogStore(cfg Config, logger *slog.Logger) (logStore, error) {
+	kind, dataDir := cfg.LogStore, cfg.DataDir
 	switch kind {
 	case StoreWAL:
-		return openWALStore(filepath.Join(dataDir, "raft-wal"), logger)
+		return openWALStore(filepath.Join(dataDir, "raft-wal"), cfg.WALSegmentBytes, logger)
 	case StoreBolt:
 		s, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dataDir, "raft.db")})
 		if err != nil {
@@ -44,12 +45,19 @@ type walStore struct {
 	meta *metadb.BoltMetaDB
 }
 
-func openWALStore(dir string, logger *slog.Logger) (*walStore, error) {
+// openWALStore opens raft-wal in dir. Compaction drops whole segments
+// only, so segmentBytes (0: raft-wal's 64 MiB) bounds how much of the log
+// outlives a snapshot.
+func openWALStore(dir string, segmentBytes int, logger *slog.Logger) (*walStore, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("consensus: wal log store: %w", err)
 	}
 	meta := &metadb.BoltMetaDB{}
-	w, err := raftwal.Open(dir, raftwal.WithMetaStore(meta), raftwal.WithLogger(newRaftLogger(logger).Named("wal")))
+	if segmentBytes <= 0 {
+		segmentBytes = raftwal.DefaultSegmentSize
+	}
+	w, err := raftwal.Open(dir, raftwal.WithMetaStore(meta), raftwal.WithLogger(newRaftLogger(logger).Named("wal")),
+		raftwal.WithSegmentSize(segmentBytes))
 	if err != nil {
 		meta.Close()
 		return nil, fmt.Errorf("consensus: open wal log store %s: %w", dir, err)

@@ -52,7 +52,7 @@ func Open(cfg Config, fsm FSM, logger *slog.Logger) (*Replica, error) {
 	}
 	logger = logger.With("component", "consensus", "node_id", cfg.NodeID)
 	hl := newRaftLogger(logger)
-	store, err := openLogStore(cfg.LogStore, cfg.DataDir, logger)
+	store, err := openLogStore(cfg, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -155,7 +155,7 @@ func openStore(cfg Config) (hotchain.Store, error) {
 func (n *Node) listen() error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	n.metrics = newMetrics(reg, n.pool, n.dispatch)
+	n.metrics = newMetrics(reg, n.pool, n.dispatch, n.sm)
 	acfg := api.DefaultConfig()
 	acfg.Logger = n.cfg.Logger.With("component", "api", "node_id", n.cfg.NodeID)
 	acfg.Registry = reg

@@ -24,6 +24,17 @@ type running struct {
 
 func startNode(t testing.TB, cfg Config) *running {
 	t.Helper()
+	r := startNodeNoWait(t, cfg)
+	if cfg.Join == "" {
+		waitCaughtUp(t, r.Node)
+	}
+	return r
+}
+
+// startNodeNoWait starts a node and returns at once: a node of a cluster
+// cannot catch up before a quorum is up.
+func startNodeNoWait(t testing.TB, cfg Config) *running {
+	t.Helper()
 	cfg.Logger = testLogger(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := New(ctx, cfg)
@@ -48,9 +59,6 @@ func startNode(t testing.TB, cfg Config) *running {
 			t.Errorf("%d calls had different native and VM results", m)
 		}
 	})
-	if cfg.Join == "" {
-		waitCaughtUp(t, n)
-	}
 	return r
 }
 

@@ -260,6 +260,7 @@ func (n *Node) blockApplied(u *hotchain.Update) {
 	}
 	n.tracker.finish(ids, results)
 	n.heights.advance(blk.Header.Height)
+	n.metrics.observeApplied(blk)
 }
 
 // failTaken drops transactions whose block failed before it was committed

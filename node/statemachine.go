@@ -35,6 +35,9 @@ type stateMachine struct {
 	// store that lost its state is rebuilt from; set once Raft is open.
 	replica atomic.Pointer[consensus.Replica]
 
+	restores atomic.Int64 // snapshots restored into the store
+	rebuilds atomic.Int64 // rebuilds of a store that lost its state
+
 	mu     sync.Mutex
 	broken bool // an entry Raft counts as applied was not (see errBroken)
 }
@@ -148,6 +151,7 @@ func (s *stateMachine) rebuild(upTo uint64) error {
 		err := s.rebuildOnce(src, upTo)
 		if !errors.Is(err, consensus.ErrCompacted) || attempt == 3 {
 			if err == nil {
+				s.rebuilds.Add(1)
 				s.rebuilt()
 				s.logger.Info("store rebuilt", "index", s.chain.Head().Index, "height", s.chain.Head().Height)
 			}
@@ -177,6 +181,7 @@ func (s *stateMachine) rebuildOnce(src *consensus.Replica, upTo uint64) error {
 			if meta, err = s.chain.store.Restore(s.ctx, snap.hot); err != nil {
 				return fmt.Errorf("node: restore snapshot at %d: %w", snapIndex, err)
 			}
+			s.restores.Add(1)
 			from = snapIndex
 		}
 	}
@@ -244,7 +249,7 @@ func (s *stateMachine) Restore(r io.Reader) error {
 		return fmt.Errorf("node: restore snapshot: %w", err)
 	}
 	s.chain.setHead(meta)
-	s.broken = false
+	s.restores.Add(1)
 	s.logger.Info("restored snapshot", "index", meta.Index, "height", meta.Height, "keys", len(snap.hot.Writes))
 	return nil
 }
