@@ -85,6 +85,11 @@ func ParsePeers(s string) ([]Peer, error) {
 	return peers, nil
 }
 
+// RaftLogStore names a Raft log store for Config.Raft.LogStore: "wal"
+// (hashicorp/raft-wal, the default) or "bolt" (raft-boltdb). Validate
+// refuses other names.
+func RaftLogStore(name string) consensus.StoreKind { return consensus.StoreKind(name) }
+
 // DefaultConfig returns settings for a dev node on this machine.
 func DefaultConfig() Config {
 	return Config{

@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/dualchain/dualchain/consensus"
 	"github.com/dualchain/dualchain/node"
 	"github.com/spf13/cobra"
 )
@@ -95,7 +94,7 @@ func (nf *nodeFlags) config(w io.Writer) (node.Config, error) {
 	if cfg.Peers, err = node.ParsePeers(nf.peers); err != nil {
 		return node.Config{}, usageErrorf("--peers: %v", err)
 	}
-	cfg.Raft.LogStore = consensus.StoreKind(nf.logStore)
+	cfg.Raft.LogStore = node.RaftLogStore(nf.logStore)
 	if err := cfg.Validate(); err != nil {
 		return node.Config{}, usageErrorf("%v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dualchain/dualchain/consensus"
 	"github.com/dualchain/dualchain/node"
 	"github.com/dualchain/dualchain/vm"
 	"github.com/spf13/cobra"
@@ -41,9 +40,9 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		VM:     vm.Config{Deadline: 2 * time.Second, MaxPrograms: vm.DefaultConfig().MaxPrograms},
 		NodeID: "n2", RaftAddr: "127.0.0.1:9100", AdminToken: "tok", MaxInFlight: 2,
 		Peers: []node.Peer{{ID: "n1", RaftAddr: "127.0.0.1:9101", URL: "http://h1:1"}, {ID: "n2", RaftAddr: "127.0.0.1:9100", URL: "http://h2:2"}},
-		Raft:  consensus.LoopbackConfig(),
+		Raft:  node.DefaultConfig().Raft,
 	}
-	want.Raft.SnapshotThreshold, want.Raft.LogStore = 64, consensus.StoreBolt
+	want.Raft.SnapshotThreshold, want.Raft.LogStore = 64, node.RaftLogStore("bolt")
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("config = %+v, want %+v", cfg, want)
 	}

@@ -64,7 +64,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetHelpCommand(helpCmd())
 	a.globalFlags(root)
 	root.AddCommand(a.nodeCmd(), a.keysCmd(), a.transferCmd(), a.balanceCmd(),
-		a.deployCmd(), a.callCmd(), a.txCmd(), a.statusCmd(), a.versionCmd())
+		a.deployCmd(), a.callCmd(), a.txCmd(), a.statusCmd(), a.versionCmd(), a.clusterCmd())
 	return root
 }
 
