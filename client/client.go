@@ -67,7 +67,10 @@ func newTransport(conns int) *http.Transport {
 
 // Submit sends txs (CBOR) and returns one result per tx, in order: pending,
 // or rejected with its error (see ResultError). If the node rejected every
-// tx, it returns the results and an *Error for the whole submission.
+// tx, it returns the results and an *Error for the whole submission. While
+// the cluster has no leader (an election after the leader failed), it
+// sends the same transactions again until ctx ends: a nonce is used once,
+// so a transaction is never applied twice.
 func (c *Client) Submit(ctx context.Context, txs ...*ledger.Tx) ([]api.TxResult, error) {
 	return c.submit(ctx, "/v1/transactions", txs)
 }
@@ -83,6 +86,42 @@ func (c *Client) submit(ctx context.Context, path string, txs []*ledger.Tx) ([]a
 	if len(txs) == 0 {
 		return nil, errors.New("client: submit: no transactions")
 	}
+	results := make([]api.TxResult, len(txs))
+	todo := make([]int, len(txs)) // positions still to (re)submit
+	for i := range todo {
+		todo[i] = i
+	}
+	for attempt := 0; ; attempt++ {
+		batch := make([]*ledger.Tx, len(todo))
+		for j, i := range todo {
+			batch[j] = txs[i]
+		}
+		res, err := c.submitOnce(ctx, path, batch)
+		if err != nil && (!leaderless(err) || !sleep(ctx, attempt)) {
+			if len(todo) < len(txs) { // an earlier attempt answered for the others
+				return results, nil
+			}
+			return res, err
+		}
+		if err != nil {
+			continue
+		}
+		var again []int
+		for j, i := range todo {
+			results[i] = res[j]
+			if r := res[j]; r.Error != nil && leaderlessCode(r.Error.Code) {
+				again = append(again, i)
+			}
+		}
+		if len(again) == 0 || !sleep(ctx, attempt) {
+			return results, allRejectedErr(results)
+		}
+		todo = again
+	}
+}
+
+// submitOnce sends one submission.
+func (c *Client) submitOnce(ctx context.Context, path string, txs []*ledger.Tx) ([]api.TxResult, error) {
 	body := txs[0].Encode()
 	if len(txs) > 1 {
 		var err error
@@ -93,6 +132,43 @@ func (c *Client) submit(ctx context.Context, path string, txs []*ledger.Tx) ([]a
 	var resp api.SubmitResponse
 	err := c.do(ctx, http.MethodPost, path, body, &resp)
 	return resp.Results, err
+}
+
+// leaderless reports a submission refused because the cluster is between
+// leaders: sending the same signed transactions again is safe (a nonce is
+// used once) and will succeed once a leader is elected.
+func leaderless(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && leaderlessCode(e.Code)
+}
+
+func leaderlessCode(code string) bool {
+	return code == api.CodeNoLeader || code == api.CodeNotLeader
+}
+
+// sleep waits before retry attempt, from 50 ms up to 1 s; it reports false
+// if ctx ends first.
+func sleep(ctx context.Context, attempt int) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(min(50*time.Millisecond<<min(attempt, 5), time.Second)):
+		return true
+	}
+}
+
+// allRejectedErr is the error for a submission whose every transaction was
+// rejected, as the node reports it (see Submit).
+func allRejectedErr(results []api.TxResult) error {
+	for _, r := range results {
+		if r.Status != api.StatusRejected {
+			return nil
+		}
+	}
+	if len(results) == 1 {
+		return ResultError(results[0])
+	}
+	return &Error{Code: api.CodeRejected, Message: "every transaction was rejected", HTTPStatus: http.StatusBadRequest}
 }
 
 // Tx returns a committed transaction with its receipt.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dualchain/dualchain/api"
 	"github.com/dualchain/dualchain/api/apitest"
@@ -258,4 +259,39 @@ func TestLatestBlockAtGenesis(t *testing.T) {
 			}
 		})
 	}
+}
+
+// While the cluster has no leader, Submit sends the same transactions
+// again until one answers; other refusals are returned at once.
+func TestSubmitRetriesWhileNoLeader(t *testing.T) {
+	tx := apitest.Transfer(alice, 0, bob.Address, 1)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", api.MediaJSON)
+		switch calls.Add(1) {
+		case 1: // the whole request refused
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"error":{"code":"no_leader","message":"election under way"}}`))
+		case 2: // the old leader stepped down with the tx in its pool
+			w.Write([]byte(`{"results":[{"id":"` + tx.ID().String() + `","status":"rejected","error":{"code":"not_leader","message":"resubmit"}}]}`))
+		default:
+			w.Write([]byte(`{"results":[{"id":"` + tx.ID().String() + `","status":"pending"}]}`))
+		}
+	}))
+	defer srv.Close()
+	res, err := client.New(srv.URL).Submit(context.Background(), tx)
+	if err != nil || len(res) != 1 || res[0].Status != api.StatusPending || calls.Load() != 3 {
+		t.Fatalf("Submit = %+v, %v after %d calls; want pending after 3", res, err, calls.Load())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	always := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", api.MediaJSON)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"error":{"code":"no_leader","message":"no quorum"}}`))
+	}))
+	defer always.Close()
+	_, err = client.New(always.URL).Submit(ctx, tx)
+	wantError(t, err, "no_leader", http.StatusServiceUnavailable)
 }
