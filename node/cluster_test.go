@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -21,7 +22,7 @@ const clusterToken = "test-cluster-token"
 
 // testCluster is nodes of one cluster in this process, on real TCP.
 type testCluster struct {
-	t     *testing.T
+	t     testing.TB
 	cfgs  []Config
 	nodes []*running // nil: stopped
 }
@@ -39,7 +40,7 @@ func freeAddr(t testing.TB) string {
 
 // startCluster starts size voters sharing one genesis; edit adjusts each
 // node's config before it starts.
-func startCluster(t *testing.T, size int, edit func(*Config)) *testCluster {
+func startCluster(t testing.TB, size int, edit func(*Config)) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t}
 	root := t.TempDir()
@@ -353,5 +354,35 @@ func TestClusterFollowerRebuildsWipedRedis(t *testing.T) {
 	a, err := c.client(fol).Account(context.Background(), bob.Address)
 	if err != nil || a.Balance != 205 {
 		t.Fatalf("bob on the rebuilt follower = %+v, %v; want 205 (each transfer once)", a, err)
+	}
+}
+
+// A leader cut off from every follower cannot commit, but it still stops
+// when told to, and its clients hear that their transactions' outcome is
+// not known rather than that they failed.
+func TestLeaderWithoutQuorumStops(t *testing.T) {
+	c := startCluster(t, 3, nil)
+	l := c.leader()
+	for i := range c.nodes {
+		if i != l {
+			c.nodes[i].stop()
+			c.nodes[i] = nil
+		}
+	}
+	f := faucet(t, c.cfgs[0])
+	ids, errs := c.nodes[l].Backend().Submit(context.Background(), []*ledger.Tx{transfer(f, 0, testKey(51).Address, 1)})
+	if errs[0] != nil {
+		t.Fatalf("Submit = %v; the backend admits to the pool whether or not it leads", errs[0])
+	}
+	stopped := make(chan struct{})
+	go func() { c.nodes[l].stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("a leader without quorum did not stop within 30 s")
+	}
+	got := c.nodes[l].Backend().Wait(context.Background(), ids)[0]
+	if got.Record != nil || errors.Is(got.Err, ErrBlockFailed) {
+		t.Fatalf("Wait after stopping = %+v; want no record and not block_failed (the block may yet commit)", got)
 	}
 }

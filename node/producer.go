@@ -71,7 +71,7 @@ func (n *Node) lead(ctx context.Context) {
 	slots := make(chan struct{}, n.cfg.MaxInFlight)
 	proposed := make(chan *inflight, n.cfg.MaxInFlight)
 	var wg sync.WaitGroup
-	wg.Go(func() { n.complete(proposed, slots, stop) })
+	wg.Go(func() { n.complete(ctx, proposed, slots, stop) })
 	n.proposeWhileLeader(lctx, slots, proposed)
 	close(proposed)
 	wg.Wait() // every block in flight resolved: the pipeline is empty
@@ -223,10 +223,12 @@ func (n *Node) checkNotRolledBack(ctx context.Context, before hotchain.Meta) err
 // settles its transactions in the pool. Waiting clients are told by the
 // state machine when a block applies, on every node. On a failed proposal
 // it calls stop: the leader stops proposing until the blocks in flight
-// have resolved and it has caught up again.
-func (n *Node) complete(proposed <-chan *inflight, slots <-chan struct{}, stop func()) {
+// have resolved and it has caught up again. When ctx ends (the node
+// stops) it waits no longer: a leader cut off from its followers would
+// otherwise wait for ever.
+func (n *Node) complete(ctx context.Context, proposed <-chan *inflight, slots <-chan struct{}, stop func()) {
 	for b := range proposed {
-		_, err := b.proposal.Wait(context.Background()) // resolves on apply, lost leadership or shutdown
+		_, err := b.proposal.Wait(ctx) // resolves on apply or lost leadership
 		n.pipe.pop(b)
 		<-slots
 		if err == nil {
