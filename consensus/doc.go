@@ -20,6 +20,13 @@
 //     was taken; the FSM, not this package, records that index inside it.
 //   - The log is never truncated past the latest snapshot.
 //
+// Beyond Raft's own recovery, [Replica.LatestSnapshot] and [Replica.Entries]
+// let an FSM whose state was lost under it (a wiped Redis) rebuild it from
+// the newest snapshot and the log after it; [Replica.CaughtUp] tells when a
+// restarted replica has applied what it knows to be committed; members are
+// added (as voters or non-voters), removed and handed leadership through the
+// Replica.
+//
 // The package knows nothing of blocks: entries are bytes, and what they mean
 // is the node's business. Raft's logs go to the *slog.Logger passed in.
 //

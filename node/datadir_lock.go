@@ -16,7 +16,7 @@ const lockFile = "LOCK"
 
 // lockDataDir creates dir if needed and takes an exclusive lock on its LOCK
 // file, holding this process's pid, for as long as the file stays open.
-// Two nodes on one data dir would both append to its block log; the second
+// Two nodes on one data dir would both append to its Raft log; the second
 // is refused instead. The kernel drops the lock when the process dies, so a
 // node killed with SIGKILL does not leave its data dir locked.
 func lockDataDir(dir string) (*os.File, error) {

@@ -1,13 +1,15 @@
 // Package node is where dualchain's parts meet: it wires the hot store, the
-// block log, the mempool, the block producer and the HTTP API into one
-// staking node, and owns their lifecycle.
+// Raft replica (consensus), the mempool, the block producer and the HTTP API
+// into one staking node, and owns their lifecycle.
 //
-// The flow is the one every later part keeps: the producer (leader only)
-// verifies, orders and executes transactions into a block with its effects
-// (receipts, write set, state commitment); the block is appended to the log;
-// committed log entries are applied to the store, idempotently by log index.
-// Until Raft arrives (consensus), the log is a local write-ahead log and the
-// node is its own leader.
+// The flow (docs/decisions/0007-raft-replication.md): the leader, and only
+// the leader, orders and executes verified transactions into a block with
+// its effects (receipts, write set, state commitment) and proposes it to
+// Raft, with several blocks in flight (pipeline.go); every node applies
+// committed entries to its store through the state machine
+// (statemachine.go), idempotently by log index. Followers forward
+// submissions to the leader (the api package does, through the Cluster
+// methods in cluster.go).
 //
 // Calls are dispatched by the called contract's code hash and function
 // (dispatch.go): a match with an optimistic native function runs natively,
@@ -18,13 +20,14 @@
 // set and commitment are made.
 //
 // Invariants: the store never applies an entry twice (it keeps the applied
-// index atomically with the state); a block is executed only on a store
-// that is at the head, checked after its reads, so a store that lost its
-// data (wiped Redis) or went back in time (restarted from an old snapshot)
-// is rebuilt from genesis and the log, never written onto, and clients'
-// reads are refused while it is; the store is never ahead of the log, and
-// the log never ahead of the applied head when a block is cut; a block in
-// the log is committed and is never reported to a client as failed.
+// index atomically with the state); every node makes the same decision on
+// every committed entry (a block that does not extend the head is skipped
+// by all); a store that lost its data (wiped Redis) or went back in time
+// (restarted from an old copy) is rebuilt from the latest snapshot and the
+// log, never written onto, and clients' reads are refused while it is; a
+// block is executed only after the leader's Barrier, on the applied head and
+// the blocks it has in flight; a committed block is never reported to a
+// client as failed.
 //
 // Must not import: cmd
 package node

@@ -52,7 +52,7 @@ func (a *app) nodeCmd() *cobra.Command {
 
 func (nf *nodeFlags) register(cmd *cobra.Command) {
 	c, f := &nf.cfg, cmd.Flags()
-	f.StringVar(&c.DataDir, "data", c.DataDir, "data directory (genesis, block log, faucet key with --dev)")
+	f.StringVar(&c.DataDir, "data", c.DataDir, "data directory (genesis, Raft log and snapshots in raft/, faucet key with --dev)")
 	f.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "address the HTTP API listens on")
 	f.StringVar(&c.Store, "store", c.Store, "hot state store: redis or memory")
 	f.StringVar(&c.RedisURL, "redis", c.RedisURL, "Redis URL, with --store redis")

@@ -4,10 +4,11 @@
 // operator or a power cut would.
 //
 // TestKillNodeLosesNothing SIGKILLs a node while senders stream transfers
-// at it: once anywhere, and once at the moment that needs the block log,
-// after a block is appended to the log and before Redis holds it (Redis is
-// made to hold writes with CLIENT PAUSE WRITE). Then it cuts the power:
-// Redis restarts empty and the node must rebuild the chain from its log.
+// at it (a one-node Raft cluster): once anywhere, and once at the moment
+// that needs the Raft log, after a block is committed and before Redis
+// holds it (Redis is made to hold writes with CLIENT PAUSE WRITE). Then it
+// cuts the power: Redis restarts empty and the node must rebuild the chain
+// from its log.
 //
 // Invariants checked after every restart: no acknowledged transaction is
 // lost or moved (same block height and index); every sender's committed
