@@ -160,3 +160,12 @@ func TestClusterNodeArgFlag(t *testing.T) {
 		t.Errorf("--node-arg values = %q, want %q", o.nodeArgs, want)
 	}
 }
+
+// --cluster picks a live node of a local cluster for commands that talk to
+// one; it fails clearly when there is no cluster or no node answers.
+func TestClusterFlagPicksANode(t *testing.T) {
+	n := &testNode{env: map[string]string{}}
+	n.run(t, "--cluster", t.TempDir(), "status").fails(t, 1, "no_cluster")
+	n.run(t, "--cluster", stoppedCluster(t, "memory"), "status").fails(t, 1, "unreachable")
+	n.run(t, "--cluster", t.TempDir(), "--node", "http://127.0.0.1:1", "status").fails(t, 2, "usage")
+}

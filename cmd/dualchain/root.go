@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dualchain/dualchain/client"
+	"github.com/dualchain/dualchain/internal/localcluster"
 	"github.com/spf13/cobra"
 )
 
@@ -20,9 +21,10 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 
-	nodeURL string
-	json    bool
-	timeout time.Duration
+	nodeURL    string
+	clusterDir string
+	json       bool
+	timeout    time.Duration
 }
 
 // run executes the command line args and returns the exit status.
@@ -51,7 +53,13 @@ func (a *app) rootCmd() *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-		PersistentPreRunE: func(*cobra.Command, []string) error {
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if a.clusterDir != "" {
+				if cmd.Flags().Changed("node") {
+					return usageErrorf("give --node or --cluster, not both")
+				}
+				return a.pickClusterNode(cmd.Context())
+			}
 			var err error
 			a.nodeURL, err = normalizeNodeURL(a.nodeURL)
 			return err
@@ -75,6 +83,7 @@ func (a *app) globalFlags(root *cobra.Command) {
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&a.nodeURL, "node", def, "URL of the node's HTTP API; $DUALCHAIN_NODE sets the default")
+	f.StringVar(&a.clusterDir, "cluster", "", "talk to any live node of the local cluster in this directory (its cluster.json)")
 	f.BoolVar(&a.json, "json", false, "print machine-readable JSON on stdout")
 	f.DurationVar(&a.timeout, "timeout", 30*time.Second, "give up on the node after this long")
 }
@@ -123,6 +132,25 @@ func minArgs(n int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// pickClusterNode points the client at the first node of the cluster in
+// --cluster that answers: any node will do, followers forward to the leader.
+func (a *app) pickClusterNode(ctx context.Context) error {
+	c, err := localcluster.Load(a.clusterDir)
+	if err != nil {
+		return failf("no_cluster", "--cluster %s: %v", a.clusterDir, err)
+	}
+	for _, n := range c.Nodes() {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := client.New(n.URL).Status(sctx)
+		cancel()
+		if err == nil {
+			a.nodeURL = n.URL
+			return nil
+		}
+	}
+	return failf("unreachable", "no node of the cluster in %s answers (dualchain cluster status --dir %s)", a.clusterDir, a.clusterDir)
 }
 
 // client returns a client for --node and a context bounded by --timeout.
