@@ -90,10 +90,20 @@ func (a *app) statusCmd() *cobra.Command {
 				return err
 			}
 			return a.print(st,
-				field{"chain", st.ChainID}, field{"node", st.Node}, field{"height", st.Height},
+				field{"chain", st.ChainID}, field{"node", st.NodeID + " at " + st.Node}, field{"role", role(st)},
+				field{"term", st.Term}, field{"leader", st.LeaderID + " " + st.LeaderURL}, field{"height", st.Height},
 				field{"head", st.Head}, field{"commitment", st.Commitment},
-				field{"applied index", st.AppliedIndex}, field{"store", st.Store},
-				field{"mempool", st.Mempool}, field{"leader", st.Leader}, field{"version", st.Version})
+				field{"applied index", st.AppliedIndex}, field{"commit index", st.CommitIndex},
+				field{"caught up", st.CaughtUp}, field{"last snapshot", st.LastSnapshotIndex},
+				field{"store", st.Store}, field{"mempool", st.Mempool}, field{"version", st.Version})
 		},
 	}
+}
+
+// role is a node's Raft role, marking an edge node (a non-voter).
+func role(st api.Status) string {
+	if st.Edge {
+		return st.Role + " (edge)"
+	}
+	return st.Role
 }
