@@ -25,6 +25,8 @@ run instrument ./vm/instrument '^Benchmark' -benchmem
 run commitment ./hotchain '^BenchmarkCommitment'
 run apply ./hotchain '^BenchmarkApply$'
 run endtoend ./node '^BenchmarkEndToEnd$' -benchtime 200000x -timeout 30m
+run cluster ./node '^BenchmarkCluster$' -benchtime 200000x -timeout 30m
+run replicate ./consensus '^BenchmarkReplicate$' -benchtime 1000x
 
 for f in bench-out/*.txt; do
 	echo "### $(basename "$f" .txt)"
