@@ -39,16 +39,15 @@ type pipeline struct {
 }
 
 // head is the head the next block extends: the newest block in flight, or
-// applied when none is.
-func (p *pipeline) head(applied hotchain.Meta) hotchain.Meta {
+// the applied head when none is. applied is read under the pipeline's lock:
+// a block is popped only after it is applied, so the two cannot both miss it.
+func (p *pipeline) head(applied func() hotchain.Meta) hotchain.Meta {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.blocks) == 0 {
-		return applied
+		return applied()
 	}
-	h := p.blocks[len(p.blocks)-1].head
-	h.Index = applied.Index // not known before it commits
-	return h
+	return p.blocks[len(p.blocks)-1].head
 }
 
 func (p *pipeline) push(b *inflight) {

@@ -182,7 +182,7 @@ func (n *Node) executeBlock(ctx context.Context, txs []pendingTx) (*execution, e
 	keys := blockKeys(txs)
 	for attempt := 0; ; attempt++ {
 		before := n.chain.Head()
-		head := n.pipe.head(before)
+		head := n.pipe.head(n.chain.Head)
 		fetch := func(keys [][]byte) ([][]byte, error) { return n.pipe.read(ctx, n.store, keys) }
 		values, err := fetch(keys)
 		var ex *execution

@@ -76,10 +76,10 @@ func (s *stateMachine) applyBlock(u *hotchain.Update) error {
 		}
 		if errors.Is(err, hotchain.ErrNotNext) || errors.Is(err, hotchain.ErrWiped) {
 			err = s.recover(u, err)
-			if err == nil || errors.Is(err, errStaleBlock) {
-				if err == nil {
-					continue // rebuilt: apply u on top
-				}
+			if err == nil {
+				continue // rebuilt: apply u on top
+			}
+			if errors.Is(err, errStaleBlock) {
 				return err
 			}
 		}
