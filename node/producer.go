@@ -20,6 +20,7 @@ const (
 	leadershipPoll  = 100 * time.Millisecond // how often a follower looks whether it leads now
 	barrierTimeout  = 10 * time.Second       // how long a new leader waits for the log to apply
 	maxReadAttempts = 3                      // reads of a block's state that a rebuild may interrupt
+	stopGrace       = 5 * time.Second        // how long a stopping leader waits for its blocks in flight
 )
 
 // produce makes blocks while this node is the leader, until ctx ends. When
@@ -68,10 +69,16 @@ func (n *Node) lead(ctx context.Context) {
 
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
+	// Blocks in flight when the node stops get stopGrace to commit, so
+	// their clients hear the outcome; a leader cut off from its
+	// followers gives up then.
+	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer wcancel()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(stopGrace, wcancel) })()
 	slots := make(chan struct{}, n.cfg.MaxInFlight)
 	proposed := make(chan *inflight, n.cfg.MaxInFlight)
 	var wg sync.WaitGroup
-	wg.Go(func() { n.complete(ctx, proposed, slots, stop) })
+	wg.Go(func() { n.complete(wctx, proposed, slots, stop) })
 	n.proposeWhileLeader(lctx, slots, proposed)
 	close(proposed)
 	wg.Wait() // every block in flight resolved: the pipeline is empty
@@ -223,9 +230,9 @@ func (n *Node) checkNotRolledBack(ctx context.Context, before hotchain.Meta) err
 // settles its transactions in the pool. Waiting clients are told by the
 // state machine when a block applies, on every node. On a failed proposal
 // it calls stop: the leader stops proposing until the blocks in flight
-// have resolved and it has caught up again. When ctx ends (the node
-// stops) it waits no longer: a leader cut off from its followers would
-// otherwise wait for ever.
+// have resolved and it has caught up again. When ctx ends it waits no
+// longer: a stopping leader cut off from its followers would otherwise
+// wait for ever.
 func (n *Node) complete(ctx context.Context, proposed <-chan *inflight, slots <-chan struct{}, stop func()) {
 	for b := range proposed {
 		_, err := b.proposal.Wait(ctx) // resolves on apply or lost leadership
