@@ -90,6 +90,26 @@ func ParsePeers(s string) ([]Peer, error) {
 // refuses other names.
 func RaftLogStore(name string) consensus.StoreKind { return consensus.StoreKind(name) }
 
+// RaftTimeouts sets Raft's failure-detection timeouts for where the nodes
+// run: "loopback" (one machine, the default: a leader's loss is noticed in a
+// few hundred milliseconds) or "lan" (hashicorp/raft's defaults, which
+// Consul runs in production).
+func (c *Config) RaftTimeouts(profile string) error {
+	var t consensus.Config
+	switch profile {
+	case "loopback":
+		t = consensus.LoopbackConfig()
+	case "lan":
+		t = consensus.DefaultConfig()
+	default:
+		return fmt.Errorf("node: raft timeouts %q: want loopback or lan", profile)
+	}
+	r := &c.Raft
+	r.HeartbeatTimeout, r.ElectionTimeout, r.LeaderLeaseTimeout = t.HeartbeatTimeout, t.ElectionTimeout, t.LeaderLeaseTimeout
+	r.CommitTimeout, r.TransportTimeout = t.CommitTimeout, t.TransportTimeout
+	return nil
+}
+
 // DefaultConfig returns settings for a dev node on this machine.
 func DefaultConfig() Config {
 	return Config{

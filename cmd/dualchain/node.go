@@ -18,6 +18,7 @@ type nodeFlags struct {
 	cfg       node.Config
 	peers     string
 	logStore  string
+	timeouts  string
 	logLevel  string
 	logFormat string
 }
@@ -77,6 +78,7 @@ func (nf *nodeFlags) register(cmd *cobra.Command) {
 	f.Uint64Var(&c.Raft.TrailingLogs, "trailing-logs", c.Raft.TrailingLogs, "log entries kept after a snapshot, for followers that lag")
 	f.DurationVar(&c.Raft.SnapshotInterval, "snapshot-interval", c.Raft.SnapshotInterval, "how often the snapshot threshold is checked")
 	f.IntVar(&c.Raft.WALSegmentBytes, "wal-segment-bytes", c.Raft.WALSegmentBytes, "size of raft-wal's segment files (0: 64 MiB); compaction drops whole segments")
+	f.StringVar(&nf.timeouts, "raft-timeouts", "loopback", "Raft failure-detection timeouts: loopback (nodes on one machine; a failed leader\nis replaced in under a second) or lan (hashicorp/raft's defaults)")
 	f.StringVar(&nf.logStore, "raft-log", string(c.Raft.LogStore), "Raft log store: wal (hashicorp/raft-wal) or bolt (raft-boltdb)")
 	f.StringVar(&nf.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&nf.logFormat, "log-format", "text", "log format: text or json")
@@ -95,6 +97,9 @@ func (nf *nodeFlags) config(w io.Writer) (node.Config, error) {
 		return node.Config{}, usageErrorf("--peers: %v", err)
 	}
 	cfg.Raft.LogStore = node.RaftLogStore(nf.logStore)
+	if err := cfg.RaftTimeouts(nf.timeouts); err != nil {
+		return node.Config{}, usageErrorf("--raft-timeouts: %v", err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return node.Config{}, usageErrorf("%v", err)
 	}

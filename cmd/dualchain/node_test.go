@@ -77,9 +77,24 @@ func TestNodeBadFlags(t *testing.T) {
 		{"node", "--join", "http://x", "--peers", "n1=a=http://x"},
 		{"node", "--edge"},
 		{"node", "--raft-log", "sqlite"},
+		{"node", "--raft-timeouts", "wan"},
 		{"node", "--id", ""},
 	}
 	for _, args := range tests {
 		t.Run(args[len(args)-1], func(t *testing.T) { n.run(t, args...).fails(t, 2, "usage") })
+	}
+}
+
+func TestNodeRaftTimeouts(t *testing.T) {
+	lan, err := nodeConfig(t, "--raft-timeouts", "lan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop, err := nodeConfig(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lan.Raft.ElectionTimeout != time.Second || loop.Raft.ElectionTimeout >= lan.Raft.ElectionTimeout {
+		t.Fatalf("election timeout lan %v, loopback %v; want 1s and less", lan.Raft.ElectionTimeout, loop.Raft.ElectionTimeout)
 	}
 }
