@@ -52,7 +52,7 @@ type Member struct {
 const (
 	// HeaderForwarded marks a request a node forwarded to the leader. The
 	// leader never forwards it again: if it is no longer the leader it
-	// answers not_leader, and the forwarding node retries.
+	// answers not_leader, which reaches the client (the Go client resends).
 	HeaderForwarded = "Dualchain-Forwarded"
 )
 
@@ -252,6 +252,10 @@ func (s *Server) forwardRequest(r *http.Request, method, url string, body []byte
 	var e ErrorResponse
 	if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
 		return fmt.Errorf("api: leader answered %s", resp.Status)
+	}
+	if e.Error.Code == CodeUnauthorized {
+		// The nodes' tokens differ: the cluster's fault, not the client's.
+		return fmt.Errorf("api: the leader at %s refused this node's admin token: give every node the same --admin-token", url)
 	}
 	return errorf(e.Error.Code, e.Error.Message, nil)
 }

@@ -140,7 +140,7 @@ func (b backend) Leader(ctx context.Context) (string, bool, error) {
 		return b.n.url, true, nil
 	}
 	m, ok := b.n.dir.get(id)
-	if !ok {
+	if !ok || m.URL == "" {
 		return "", false, detail(ErrNoLeader, "the leader %s has not published its API address yet", id)
 	}
 	return m.URL, false, nil
