@@ -221,7 +221,7 @@ func (n *Node) admit(tx *ledger.Tx, id ledger.Hash, acct ledger.Account, epoch u
 func (n *Node) alreadyCommitted(ctx context.Context, ids []ledger.Hash, errs []error) {
 	for i, err := range errs {
 		if errors.Is(err, ErrNonceTooLow) {
-			if _, terr := n.store.Tx(ctx, ids[i]); terr == nil {
+			if _, terr := n.tx(ctx, ids[i]); terr == nil {
 				errs[i] = nil
 			}
 		}
@@ -270,11 +270,22 @@ func (b backend) Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, erro
 	if err := b.n.readable(); err != nil {
 		return nil, err
 	}
-	rec, err := b.n.store.Tx(ctx, id)
+	rec, err := b.n.tx(ctx, id)
 	if errors.Is(err, hotchain.ErrNotFound) {
 		return nil, detail(ErrNotFound, "transaction %s", id)
 	}
 	return rec, b.n.storeErr(err)
+}
+
+// tx reads an included transaction from the store, or from the archive if
+// the store no longer has it (it was rebuilt from a snapshot, which holds
+// no history).
+func (n *Node) tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, error) {
+	rec, err := n.store.Tx(ctx, id)
+	if errors.Is(err, hotchain.ErrNotFound) {
+		return n.archive.Tx(id)
+	}
+	return rec, err
 }
 
 // Block returns the hot block at height.
@@ -283,6 +294,9 @@ func (b backend) Block(ctx context.Context, height uint64) (*ledger.Block, error
 		return nil, err
 	}
 	blk, err := b.n.store.Block(ctx, height)
+	if errors.Is(err, hotchain.ErrNotFound) {
+		blk, err = b.n.archive.Block(height)
+	}
 	if errors.Is(err, hotchain.ErrNotFound) {
 		return nil, detail(ErrNotFound, "block %d (head is %d)", height, b.n.chain.Head().Height)
 	}

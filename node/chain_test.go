@@ -42,7 +42,12 @@ func TestApplyWhoseReplyWasLostMovesTheHead(t *testing.T) {
 	if err := c.open(ctx); err != nil {
 		t.Fatal(err)
 	}
-	sm := &stateMachine{chain: c, dir: newDirectory(), logger: testLogger(t), clock: clockwork.NewRealClock(), ctx: ctx,
+	archive, err := hotchain.OpenArchive(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer archive.Close()
+	sm := &stateMachine{chain: c, archive: archive, dir: newDirectory(), logger: testLogger(t), clock: clockwork.NewRealClock(), ctx: ctx,
 		applied: func(*hotchain.Update) {}, rebuilt: func() {}, fatal: func(err error) { t.Errorf("fatal: %v", err) }}
 	alice, bob := testKey(1), testKey(2)
 	ex := executeIn(t, testDispatcher(t), c.Head(), tokenState(state{}), txs(alice, bob, 0, 1))

@@ -328,7 +328,12 @@ func TestClusterFollowerRebuildsWipedRedis(t *testing.T) {
 		i++
 	})
 	f, bob := faucet(t, c.cfgs[0]), testKey(41)
-	c.sendOneByOne(c.leader(), f, bob.Address, 0, 200) // past the snapshot threshold
+	ctx := context.Background()
+	first, err := c.client(c.leader()).SubmitWait(ctx, transfer(f, 0, bob.Address, 1))
+	if err != nil || first[0].Status != "committed" {
+		t.Fatalf("first transfer = %+v, %v", first, err)
+	}
+	c.sendOneByOne(c.leader(), f, bob.Address, 1, 200) // past the snapshot threshold
 	fol := c.follower()
 	fn := c.nodes[fol]
 	waitFor(t, "a snapshot on the follower", func() bool { return fn.replica.State().LastSnapshotIndex > 0 })
@@ -346,12 +351,19 @@ func TestClusterFollowerRebuildsWipedRedis(t *testing.T) {
 	if fn.sm.restores.Load() < 1 {
 		t.Errorf("the rebuild restored no snapshot; want it to start from the latest one")
 	}
+	// The snapshot held no history: the archive answers for it.
+	if rec, err := c.client(fol).Tx(ctx, first[0].ID); err != nil || rec.Block != first[0].Block {
+		t.Fatalf("first transfer on the rebuilt follower = %+v, %v; want it in block %d", rec, err, first[0].Block)
+	}
+	if blk, err := c.client(fol).Block(ctx, 1); err != nil || blk.Height != 1 {
+		t.Fatalf("block 1 on the rebuilt follower = %+v, %v", blk, err)
+	}
 
 	servers[fol].Restart() // empty: nothing is persisted
 	last := c.sendOneByOne(c.leader(), f, bob.Address, 200, 205)
 	waitFor(t, "the follower to rebuild its restarted store", func() bool { return fn.sm.rebuilds.Load() >= 2 })
 	c.converged(last)
-	a, err := c.client(fol).Account(context.Background(), bob.Address)
+	a, err := c.client(fol).Account(ctx, bob.Address)
 	if err != nil || a.Balance != 205 {
 		t.Fatalf("bob on the rebuilt follower = %+v, %v; want 205 (each transfer once)", a, err)
 	}

@@ -20,6 +20,7 @@ const (
 	GenesisFile = "genesis.json"
 	FaucetFile  = "faucet.key"
 	raftDir     = "raft"
+	archiveDir  = "archive" // every applied hot block (hotchain.Archive)
 )
 
 // DevSupply is the faucet's balance in a dev chain.

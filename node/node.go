@@ -37,6 +37,7 @@ type Node struct {
 	chainID string
 
 	store    hotchain.Store
+	archive  *hotchain.Archive
 	chain    *chain
 	sm       *stateMachine
 	dir      *directory
@@ -131,8 +132,11 @@ func (n *Node) openStore(ctx context.Context, gen *hotchain.Genesis) error {
 	if err := n.chain.open(ctx); err != nil {
 		return err
 	}
+	if n.archive, err = hotchain.OpenArchive(filepath.Join(n.cfg.DataDir, archiveDir), n.logger); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
 	n.sm = &stateMachine{
-		chain: n.chain, dir: n.dir, logger: n.logger, clock: n.clock, ctx: n.life,
+		chain: n.chain, archive: n.archive, dir: n.dir, logger: n.logger, clock: n.clock, ctx: n.life,
 		applied: n.blockApplied, rebuilt: n.pool.reset, fatal: n.fail,
 	}
 	return nil
@@ -258,6 +262,11 @@ func (n *Node) close() {
 	if n.vm != nil {
 		n.vm.Close(context.Background())
 		n.vm = nil
+	}
+	if n.archive != nil {
+		if err := n.archive.Close(); err != nil {
+			n.logger.Error("close archive", "err", err)
+		}
 	}
 	if n.store != nil {
 		n.store.Close()

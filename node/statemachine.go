@@ -24,6 +24,7 @@ import (
 // elsewhere (a reader saw the store wiped) out of their way.
 type stateMachine struct {
 	chain   *chain
+	archive *hotchain.Archive // every applied block, on disk
 	dir     *directory
 	logger  *slog.Logger
 	clock   clockwork.Clock
@@ -70,6 +71,9 @@ func (s *stateMachine) Apply(e consensus.Entry) error {
 func (s *stateMachine) applyBlock(u *hotchain.Update) error {
 	for attempt := 0; ; attempt++ {
 		err := s.chain.applyOnce(s.ctx, u)
+		if err == nil {
+			err = s.archive.Put(u.Block)
+		}
 		if err == nil {
 			s.applied(u)
 			return nil
@@ -197,7 +201,10 @@ func (s *stateMachine) rebuildOnce(src *consensus.Replica, upTo uint64) error {
 				return nil // stale when it committed; skipped then too
 			}
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.archive.Put(d.update.Block)
 	})
 }
 
@@ -216,6 +223,11 @@ func (s *stateMachine) Snapshot() (consensus.Snapshot, error) {
 	defer s.mu.Unlock()
 	if s.broken {
 		return nil, errBroken
+	}
+	// Raft compacts the log behind a snapshot: the blocks archived from
+	// it must be on disk first.
+	if err := s.archive.Sync(); err != nil {
+		return nil, err
 	}
 	hot, err := s.chain.store.Snapshot(s.ctx)
 	if err != nil {

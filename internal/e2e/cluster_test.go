@@ -21,8 +21,9 @@ const loadTimeCluster = 700 * time.Millisecond
 // the same height, head and commitment under one leader, and every
 // transfer a node acknowledged must be committed exactly once: on every
 // node through what it holds (checkHeld: a node that restored a snapshot
-// has no blocks before it), and with check on up to two nodes that hold the
-// whole chain (none after the power loss). The scenarios share the cluster
+// has no blocks before it: its archive starts there), and with check on up
+// to two nodes that hold the whole chain (at least one must: a node's
+// archive keeps what it applied, even after a power loss emptied its Redis). The scenarios share the cluster
 // and its chain, so later ones run on a long, compacted log: the order
 // matters. Snapshots are taken every 64 entries, so that they really
 // happen; the scenarios that depend on them assert they did.

@@ -1,0 +1,154 @@
+package hotchain
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/dualchain/dualchain/ledger"
+)
+
+// Archive keeps, on this node's disk, every hot block the node applied, so
+// blocks and transactions can still be read once the store's history is
+// gone: a snapshot carries no history, so a store restored from one (a
+// wiped Redis, a whole cluster restarted after a power cut) has none. It
+// is a Pebble database:
+//
+//	b <height: 8 bytes big-endian>  →  the block, canonical CBOR
+//	t <tx id: 32 bytes>             →  height (8 bytes) ‖ index in the block (4 bytes)
+//
+// Writes are not synced one by one (Pebble's write-ahead log reaches the OS
+// at once, so a killed process loses nothing); Sync makes everything put
+// so far durable, and the node calls it before Raft may compact the log
+// entries the blocks came from.
+type Archive struct {
+	db *pebble.DB
+}
+
+// OpenArchive opens (or creates) the archive in dir.
+func OpenArchive(dir string, logger *slog.Logger) (*Archive, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{logger.With("component", "archive")}})
+	if err != nil {
+		return nil, fmt.Errorf("hotchain: open archive %s: %w", dir, err)
+	}
+	return &Archive{db: db}, nil
+}
+
+func archiveBlockKey(height uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{'b'}, height)
+}
+
+func archiveTxKey(id ledger.Hash) []byte {
+	return append([]byte{'t'}, id[:]...)
+}
+
+// Put archives b unless a block of its height is already there. The first
+// block archived at a height is the one the chain holds: a block skipped
+// because it did not extend the head is never put before it.
+func (a *Archive) Put(b *ledger.Block) error {
+	key := archiveBlockKey(b.Header.Height)
+	_, closer, err := a.db.Get(key)
+	if err == nil {
+		return closer.Close()
+	}
+	if !errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("hotchain: archive: %w", err)
+	}
+	data, err := ledger.Marshal(b)
+	if err != nil {
+		return err
+	}
+	batch := a.db.NewBatch()
+	defer batch.Close()
+	if err := batch.Set(key, data, nil); err != nil {
+		return err
+	}
+	for i := range b.Receipts {
+		v := binary.BigEndian.AppendUint64(nil, b.Header.Height)
+		v = binary.BigEndian.AppendUint32(v, uint32(i))
+		if err := batch.Set(archiveTxKey(b.Receipts[i].TxID), v, nil); err != nil {
+			return err
+		}
+	}
+	if err := batch.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("hotchain: archive block %d: %w", b.Header.Height, err)
+	}
+	return nil
+}
+
+// Sync makes every block put so far durable.
+func (a *Archive) Sync() error {
+	if err := a.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("hotchain: sync archive: %w", err)
+	}
+	return nil
+}
+
+// Block returns the archived block at height, or ErrNotFound.
+func (a *Archive) Block(height uint64) (*ledger.Block, error) {
+	data, closer, err := a.db.Get(archiveBlockKey(height))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("%w: block %d", ErrNotFound, height)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hotchain: archive: %w", err)
+	}
+	defer closer.Close()
+	b := new(ledger.Block)
+	if err := ledger.Unmarshal(data, b); err != nil {
+		return nil, fmt.Errorf("%w: archived block %d: %w", ErrCorrupt, height, err)
+	}
+	return b, nil
+}
+
+// Tx returns an archived transaction with its receipt and place, or
+// ErrNotFound.
+func (a *Archive) Tx(id ledger.Hash) (*ledger.TxRecord, error) {
+	v, closer, err := a.db.Get(archiveTxKey(id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, fmt.Errorf("%w: transaction %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hotchain: archive: %w", err)
+	}
+	if len(v) != 12 {
+		closer.Close()
+		return nil, fmt.Errorf("%w: archived place of transaction %s", ErrCorrupt, id)
+	}
+	height, index := binary.BigEndian.Uint64(v), binary.BigEndian.Uint32(v[8:])
+	closer.Close()
+	b, err := a.Block(height)
+	if err != nil {
+		return nil, err
+	}
+	if int(index) >= len(b.Txs) || int(index) >= len(b.Receipts) || b.Receipts[index].TxID != id {
+		return nil, fmt.Errorf("%w: transaction %s is not at %d/%d", ErrCorrupt, id, height, index)
+	}
+	return &ledger.TxRecord{Tx: b.Txs[index], Receipt: b.Receipts[index], Height: height, Index: index}, nil
+}
+
+// Close syncs and closes the archive.
+func (a *Archive) Close() error {
+	return errors.Join(a.Sync(), a.db.Close())
+}
+
+// pebbleLogger sends Pebble's logs to slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) { p.l.Debug(fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...))
+}
+
+// Fatalf is called by Pebble when it cannot go on; it logs and panics, as
+// Pebble's own logger exits.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg)
+	panic("hotchain: archive: " + msg)
+}
