@@ -151,19 +151,16 @@ func (s *Server) forwardSubmit(w http.ResponseWriter, r *http.Request, url strin
 // verified rejects the transactions that are malformed or badly signed and
 // returns the others with their positions.
 func (sub *submission) verified(txs []*ledger.Tx) ([]*ledger.Tx, []int) {
+	txs, pos := sub.validated(txs)
 	ids, errs := ledger.VerifyBatch(txs)
 	valid := make([]*ledger.Tx, 0, len(txs))
 	at := make([]int, 0, len(txs))
-	for i, tx := range txs {
-		if err := tx.Validate(); err != nil {
-			sub.reject(i, tx.ID(), requestError(err))
+	for j, tx := range txs {
+		if errs[j] != nil {
+			sub.reject(pos[j], ids[j], requestError(errs[j]))
 			continue
 		}
-		if errs[i] != nil {
-			sub.reject(i, ids[i], requestError(errs[i]))
-			continue
-		}
-		valid, at = append(valid, tx), append(at, i)
+		valid, at = append(valid, tx), append(at, pos[j])
 	}
 	return valid, at
 }

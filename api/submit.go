@@ -103,6 +103,14 @@ type submission struct {
 
 // admit validates txs and hands the valid ones to the backend.
 func (sub *submission) admit(txs []*ledger.Tx) {
+	if valid, at := sub.validated(txs); len(valid) > 0 {
+		sub.submitValid(valid, at)
+	}
+}
+
+// validated rejects the malformed transactions and returns the others with
+// their positions.
+func (sub *submission) validated(txs []*ledger.Tx) ([]*ledger.Tx, []int) {
 	valid := make([]*ledger.Tx, 0, len(txs))
 	at := make([]int, 0, len(txs))
 	for i, tx := range txs {
@@ -112,9 +120,7 @@ func (sub *submission) admit(txs []*ledger.Tx) {
 		}
 		valid, at = append(valid, tx), append(at, i)
 	}
-	if len(valid) > 0 {
-		sub.submitValid(valid, at)
-	}
+	return valid, at
 }
 
 // submitValid submits txs, which are the results at positions at.

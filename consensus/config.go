@@ -79,15 +79,17 @@ func DefaultConfig() Config {
 }
 
 // LoopbackConfig is for replicas on one machine (dualchain cluster up):
-// a round trip costs microseconds, so a leader's failure is noticed in a
-// few hundred milliseconds, and followers learn of commits within 5 ms even
-// when the log is idle. The timeouts leave room for fsync stalls and GC
-// pauses on a loaded two-core machine.
+// a round trip costs microseconds, so a leader's failure is noticed in
+// well under a second, and followers learn of commits within 5 ms even
+// when the log is idle. The timeouts leave room for fsync stalls, GC pauses
+// and CPU starvation on a saturated two-core machine: with a 100 ms lease,
+// heartbeats delayed by 100–115 ms under full load made leaders step down
+// (BenchmarkCluster).
 func LoopbackConfig() Config {
 	c := DefaultConfig()
-	c.HeartbeatTimeout = 200 * time.Millisecond
-	c.ElectionTimeout = 200 * time.Millisecond
-	c.LeaderLeaseTimeout = 100 * time.Millisecond
+	c.HeartbeatTimeout = 500 * time.Millisecond
+	c.ElectionTimeout = 500 * time.Millisecond
+	c.LeaderLeaseTimeout = 300 * time.Millisecond
 	c.CommitTimeout = 5 * time.Millisecond
 	c.TransportTimeout = 2 * time.Second
 	return c

@@ -25,12 +25,12 @@ func TestArchive(t *testing.T) {
 	}
 	b1, b2 := archivedBlock(1, 10, 11), archivedBlock(2, 20)
 	for _, b := range []*ledger.Block{b1, b2, b1} { // a replay puts b1 again
-		if err := a.Put(b); err != nil {
+		if err := a.Put(b, nil); err != nil {
 			t.Fatalf("Put(%d) = %v", b.Header.Height, err)
 		}
 	}
 	// A block skipped as stale at height 2 never replaces the chain's.
-	if err := a.Put(archivedBlock(2, 99)); err != nil {
+	if err := a.Put(archivedBlock(2, 99), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Tx(ledger.Hash{99}); !errors.Is(err, ErrNotFound) {

@@ -234,7 +234,16 @@ func submitBatch(c *client.Client, txs []*ledger.Tx) error {
 	defer cancel()
 	res, err := c.SubmitWait(ctx, txs...)
 	if err != nil {
-		return err
+		codes := make(map[string]int)
+		for _, r := range res {
+			if r.Error != nil {
+				codes[r.Error.Code+": "+r.Error.Message]++
+			}
+		}
+		if len(codes) > 3 {
+			codes = map[string]int{fmt.Sprintf("%d different errors", len(codes)): len(res)}
+		}
+		return fmt.Errorf("%w %v", err, codes)
 	}
 	for i, r := range res {
 		if err := client.ResultError(r); err != nil || r.Status != "committed" {

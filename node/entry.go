@@ -3,6 +3,8 @@ package node
 import (
 	"fmt"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/ledger"
 )
@@ -20,7 +22,7 @@ const (
 type entry struct {
 	_          struct{} `cbor:",toarray"`
 	Kind       uint8
-	Block      *ledger.Block
+	Block      cbor.RawMessage // a ledger.Block, kept encoded for the archive
 	Commitment []byte
 	Member     *memberInfo
 }
@@ -38,16 +40,22 @@ func encodeBlockEntry(ex *execution) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ledger.Marshal(entry{Kind: entryHotBlock, Block: ex.block, Commitment: c})
+	b, err := ledger.Marshal(ex.block)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.Marshal(entry{Kind: entryHotBlock, Block: b, Commitment: c})
 }
 
 func encodeMemberEntry(m memberInfo) ([]byte, error) {
 	return ledger.Marshal(entry{Kind: entryMember, Member: &m})
 }
 
-// decodedEntry is a log entry read back: exactly one of its fields is set.
+// decodedEntry is a log entry read back: an update with its block as
+// encoded in the entry, or a member.
 type decodedEntry struct {
 	update *hotchain.Update
+	block  []byte // update.Block in canonical CBOR
 	member *memberInfo
 }
 
@@ -58,12 +66,15 @@ func decodeEntry(index uint64, data []byte) (decodedEntry, error) {
 		return decodedEntry{}, fmt.Errorf("node: entry %d: %w", index, err)
 	}
 	switch {
-	case e.Kind == entryHotBlock && e.Block != nil:
-		u := &hotchain.Update{Index: index, Block: e.Block}
+	case e.Kind == entryHotBlock && len(e.Block) > 0:
+		u := &hotchain.Update{Index: index, Block: new(ledger.Block)}
+		if err := ledger.Unmarshal(e.Block, u.Block); err != nil {
+			return decodedEntry{}, fmt.Errorf("node: entry %d block: %w", index, err)
+		}
 		if err := u.Commitment.UnmarshalBinary(e.Commitment); err != nil {
 			return decodedEntry{}, fmt.Errorf("node: entry %d commitment: %w", index, err)
 		}
-		return decodedEntry{update: u}, nil
+		return decodedEntry{update: u, block: e.Block}, nil
 	case e.Kind == entryMember && e.Member != nil && e.Member.ID != "":
 		return decodedEntry{member: e.Member}, nil
 	}

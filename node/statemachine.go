@@ -65,14 +65,15 @@ func (s *stateMachine) Apply(e consensus.Entry) error {
 		s.dir.set(*d.member)
 		return nil
 	}
-	return s.applyBlock(d.update)
+	return s.applyBlock(d.update, d.block)
 }
 
-func (s *stateMachine) applyBlock(u *hotchain.Update) error {
+// applyBlock applies u, whose block is encoded as block, and archives it.
+func (s *stateMachine) applyBlock(u *hotchain.Update, block []byte) error {
 	for attempt := 0; ; attempt++ {
 		err := s.chain.applyOnce(s.ctx, u)
 		if err == nil {
-			err = s.archive.Put(u.Block)
+			err = s.archive.Put(u.Block, block)
 		}
 		if err == nil {
 			s.applied(u)
@@ -204,7 +205,7 @@ func (s *stateMachine) rebuildOnce(src *consensus.Replica, upTo uint64) error {
 		if err != nil {
 			return err
 		}
-		return s.archive.Put(d.update.Block)
+		return s.archive.Put(d.update.Block, d.block)
 	})
 }
 

@@ -28,5 +28,5 @@
 // never links their code in: node is imported for the dev supply and file
 // names alone.
 //
-// Must not import: hotchain, coldchain, bridge, consensus, api, cmd
+// Must not import: hotchain, coldchain, bridge, consensus, cmd
 package localcluster

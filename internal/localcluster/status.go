@@ -10,35 +10,14 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/dualchain/dualchain/ledger"
+	"github.com/dualchain/dualchain/api"
 )
 
 // maxStatusBody bounds a /v1/status answer read into memory.
 const maxStatusBody = 1 << 20
 
-// Status is a node's answer to GET /v1/status. Fields the node does not
-// report are zero.
-type Status struct {
-	ChainID           string      `json:"chain_id"`
-	Node              string      `json:"node"`
-	NodeID            string      `json:"node_id"`
-	Role              string      `json:"role"` // leader, follower, candidate or shutdown
-	Term              uint64      `json:"term"`
-	Leader            bool        `json:"leader"`
-	LeaderID          string      `json:"leader_id"`
-	LeaderURL         string      `json:"leader_url"`
-	Edge              bool        `json:"edge"`
-	Height            uint64      `json:"height"`
-	Head              ledger.Hash `json:"head"`
-	Commitment        ledger.Hash `json:"commitment"`
-	AppliedIndex      uint64      `json:"applied_index"`
-	CommitIndex       uint64      `json:"commit_index"`
-	LastSnapshotIndex uint64      `json:"last_snapshot_index"`
-	CaughtUp          bool        `json:"caught_up"` // knows a leader and has applied all it knows committed
-	Store             string      `json:"store"`
-	Mempool           int         `json:"mempool"`
-	Version           string      `json:"version"`
-}
+// Status is a node's answer to GET /v1/status.
+type Status = api.Status
 
 // NodeStatus is what Cluster.Status found out about one node.
 type NodeStatus struct {
