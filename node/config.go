@@ -119,7 +119,7 @@ func DefaultConfig() Config {
 		RedisURL:      "redis://127.0.0.1:6379/0",
 		NodeID:        "n1",
 		RaftAddr:      "127.0.0.1:8546",
-		MaxInFlight:   4,
+		MaxInFlight:   16,
 		Raft:          consensus.LoopbackConfig(),
 		ChainID:       "dualchain-dev",
 		MaxBlockTxs:   10_000,

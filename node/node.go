@@ -211,7 +211,13 @@ func (n *Node) Run(ctx context.Context) error {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return n.server.Shutdown(shutdown)
+		if err := n.server.Shutdown(shutdown); err != nil {
+			// Requests still open after 5 s (a client waiting for a commit
+			// that will not come) are cut: stopping is not a failure.
+			n.logger.Warn("API requests still open at shutdown; closing them", "err", err)
+			n.server.Close()
+		}
+		return nil
 	})
 	n.logger.Info("serving API", "addr", n.listener.Addr().String(), "raft", n.replica.Addr())
 	err := g.Wait()

@@ -258,14 +258,23 @@ func (n *Node) complete(ctx context.Context, proposed <-chan *inflight, slots <-
 }
 
 // blockApplied runs on every node once a block is in the store: it tells
-// the clients waiting for its transactions.
+// the clients waiting for its transactions. Only transactions this node
+// admitted can have waiters here (a follower forwards submissions, and the
+// leader answers their waits), so only those are handed to the tracker:
+// remembering every transaction on every node would hold 65,536 records per
+// node for nothing.
 func (n *Node) blockApplied(u *hotchain.Update) {
 	blk := u.Block
-	ids := make([]ledger.Hash, len(blk.Txs))
-	results := make([]api.WaitResult, len(blk.Txs))
+	var ids []ledger.Hash
+	var results []api.WaitResult
 	for i := range blk.Txs {
-		ids[i] = blk.Receipts[i].TxID
-		results[i].Record = &ledger.TxRecord{Tx: blk.Txs[i], Receipt: blk.Receipts[i], Height: blk.Header.Height, Index: uint32(i)}
+		id := blk.Receipts[i].TxID
+		if !n.pool.has(id) && !n.tracker.watched(id) {
+			continue
+		}
+		ids = append(ids, id)
+		results = append(results, api.WaitResult{Record: &ledger.TxRecord{
+			Tx: blk.Txs[i], Receipt: blk.Receipts[i], Height: blk.Header.Height, Index: uint32(i)}})
 	}
 	n.tracker.finish(ids, results)
 	n.heights.advance(blk.Header.Height)

@@ -77,6 +77,13 @@ func (t *tracker) watch(ids []ledger.Hash) ([]api.WaitResult, []chan api.WaitRes
 	return known, chans
 }
 
+// watched reports whether a client waits for id.
+func (t *tracker) watched(id ledger.Hash) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.waiters[id]) > 0
+}
+
 // unwatch removes channels that were not delivered to.
 func (t *tracker) unwatch(ids []ledger.Hash, chans []chan api.WaitResult) {
 	t.mu.Lock()
