@@ -51,7 +51,7 @@ func TestApplyWhoseReplyWasLostMovesTheHead(t *testing.T) {
 		applied: func(*hotchain.Update) {}, rebuilt: func() {}, fatal: func(err error) { t.Errorf("fatal: %v", err) }}
 	alice, bob := testKey(1), testKey(2)
 	ex := executeIn(t, testDispatcher(t), c.Head(), tokenState(state{}), txs(alice, bob, 0, 1))
-	data, err := encodeBlockEntry(ex)
+	data, _, err := encodeBlockEntry(ex)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,16 +35,18 @@ type memberInfo struct {
 	Edge bool   // a non-voter serving reads
 }
 
-func encodeBlockEntry(ex *execution) ([]byte, error) {
+// encodeBlockEntry encodes the entry of ex's block, and returns the block's
+// own encoding within it too.
+func encodeBlockEntry(ex *execution) (data, block []byte, err error) {
 	c, err := ex.commitment.MarshalBinary()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	b, err := ledger.Marshal(ex.block)
-	if err != nil {
-		return nil, err
+	if block, err = ledger.Marshal(ex.block); err != nil {
+		return nil, nil, err
 	}
-	return ledger.Marshal(entry{Kind: entryHotBlock, Block: b, Commitment: c})
+	data, err = ledger.Marshal(entry{Kind: entryHotBlock, Block: block, Commitment: c})
+	return data, block, err
 }
 
 func encodeMemberEntry(m memberInfo) ([]byte, error) {

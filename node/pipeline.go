@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"time"
@@ -12,6 +13,8 @@ import (
 // inflight is a block the leader proposed that is not yet applied here.
 type inflight struct {
 	ex       *execution
+	data     []byte            // the log entry proposed
+	block    []byte            // ex.block in canonical CBOR, as in data
 	taken    []pendingTx       // the transactions taken for it, included or not
 	writes   map[string][]byte // its write set, for blocks executed on top
 	head     hotchain.Meta     // the head after it
@@ -19,8 +22,8 @@ type inflight struct {
 	start    time.Time
 }
 
-func newInflight(ex *execution, taken []pendingTx, start time.Time) *inflight {
-	b := &inflight{ex: ex, taken: taken, start: start, writes: make(map[string][]byte, len(ex.block.Writes))}
+func newInflight(ex *execution, data, block []byte, taken []pendingTx, start time.Time) *inflight {
+	b := &inflight{ex: ex, data: data, block: block, taken: taken, start: start, writes: make(map[string][]byte, len(ex.block.Writes))}
 	for _, w := range ex.block.Writes {
 		b.writes[string(w.Key)] = w.Value
 	}
@@ -97,4 +100,19 @@ func (p *pipeline) read(ctx context.Context, store hotchain.Store, keys [][]byte
 		values[i] = got[j]
 	}
 	return values, nil
+}
+
+// decoded returns, for a committed entry that is one of the blocks in
+// flight (byte for byte), the block as the leader executed it, sparing the
+// leader a decode of its own entry.
+func (p *pipeline) decoded(index uint64, data []byte) (decodedEntry, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range p.blocks {
+		if len(b.data) == len(data) && bytes.Equal(b.data, data) {
+			u := &hotchain.Update{Index: index, Block: b.ex.block, Commitment: b.ex.commitment}
+			return decodedEntry{update: u, block: b.block}, true
+		}
+	}
+	return decodedEntry{}, false
 }

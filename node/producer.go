@@ -164,13 +164,13 @@ func (n *Node) proposeBlock(ctx context.Context, txs []pendingTx) *inflight {
 		n.finishDropped(n.pool.done(txs, ex.nonces))
 		return nil
 	}
-	data, err := encodeBlockEntry(ex)
+	data, block, err := encodeBlockEntry(ex)
 	if err != nil {
 		n.logger.Error("encode block failed; dropping its transactions", "txs", len(txs), "err", err)
 		n.failTaken(txs, txs)
 		return nil
 	}
-	b := newInflight(ex, txs, start)
+	b := newInflight(ex, data, block, txs, start)
 	n.pipe.push(b)
 	b.proposal, err = n.replica.Propose(ctx, data)
 	if err != nil { // only when ctx ended: nothing was proposed

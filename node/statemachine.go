@@ -30,8 +30,11 @@ type stateMachine struct {
 	clock   clockwork.Clock
 	ctx     context.Context          // ends when the node closes: retries stop
 	applied func(u *hotchain.Update) // told of each block once it is in the store
-	rebuilt func()                   // told when the store was rebuilt: reads before it may be stale
-	fatal   func(error)              // a failure retrying cannot fix: the node stops
+	// local finds an entry this node proposed (the leader's blocks in
+	// flight), so the leader need not decode its own blocks; nil: none.
+	local   func(index uint64, data []byte) (decodedEntry, bool)
+	rebuilt func()      // told when the store was rebuilt: reads before it may be stale
+	fatal   func(error) // a failure retrying cannot fix: the node stops
 	// replica holds the latest snapshot and the log after it, which a
 	// store that lost its state is rebuilt from; set once Raft is open.
 	replica atomic.Pointer[consensus.Replica]
@@ -55,11 +58,17 @@ func (s *stateMachine) Apply(e consensus.Entry) error {
 	if s.broken {
 		return errBroken
 	}
-	d, err := decodeEntry(e.Index, e.Data)
-	if err != nil {
-		err = fmt.Errorf("%w: %w", errBadEntry, err)
-		s.fail(err)
-		return err
+	d, ok := decodedEntry{}, false
+	if s.local != nil {
+		d, ok = s.local(e.Index, e.Data)
+	}
+	if !ok {
+		var err error
+		if d, err = decodeEntry(e.Index, e.Data); err != nil {
+			err = fmt.Errorf("%w: %w", errBadEntry, err)
+			s.fail(err)
+			return err
+		}
 	}
 	if d.member != nil {
 		s.dir.set(*d.member)
