@@ -25,7 +25,8 @@ run instrument ./vm/instrument '^Benchmark' -benchmem
 run commitment ./hotchain '^BenchmarkCommitment'
 run apply ./hotchain '^BenchmarkApply$'
 run endtoend ./node '^BenchmarkEndToEnd$' -benchtime 200000x -timeout 30m
-run cluster ./node '^BenchmarkCluster$' -benchtime 200000x -timeout 30m
+run cluster ./node '^BenchmarkCluster$' -benchtime 100000x -timeout 30m
+run cluster-processes ./internal/e2e '^BenchmarkClusterProcesses$' -benchtime 100000x -timeout 30m
 run replicate ./consensus '^BenchmarkReplicate$' -benchtime 1000x
 
 for f in bench-out/*.txt; do

@@ -37,7 +37,7 @@ func run(m *testing.M) int {
 // binary returns the path of the dualchain binary, building it on first use
 // from the module this package belongs to. The binary is built with this
 // test binary's invariants tag, so the node runs its expensive checks too.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	build.once.Do(func() { build.path, build.err = buildBinary() })
 	if build.err != nil {
