@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net"
 	"os"
 	"path/filepath"
@@ -396,5 +398,64 @@ func TestLeaderWithoutQuorumStops(t *testing.T) {
 	got := c.nodes[l].Backend().Wait(context.Background(), ids)[0]
 	if got.Record != nil || errors.Is(got.Err, ErrBlockFailed) {
 		t.Fatalf("Wait after stopping = %+v; want no record and not block_failed (the block may yet commit)", got)
+	}
+}
+
+// admin sends an admin request with the cluster's token and returns the
+// status code.
+func (c *testCluster) admin(i int, method, path, body string) int {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.nodes[i].URL()+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+clusterToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// Leadership moves where an admin asks (sent to a follower, which proxies
+// it), and a removed member leaves the configuration while the others go
+// on committing.
+func TestClusterTransferLeadershipAndRemove(t *testing.T) {
+	c := startCluster(t, 3, nil)
+	f, bob := faucet(t, c.cfgs[0]), testKey(61)
+	old := c.leader()
+	target := c.follower()
+	via := 3 - old - target // the third node
+	if code := c.admin(via, "POST", "/v1/admin/leadership", `{"to":"`+c.cfgs[target].NodeID+`"}`); code != http.StatusNoContent {
+		t.Fatalf("transfer leadership = %d, want 204", code)
+	}
+	waitFor(t, c.cfgs[target].NodeID+" to lead", func() bool { return c.nodes[target].replica.IsLeader() })
+	c.sendOneByOne(via, f, bob.Address, 0, 3)
+
+	// Remove the old leader, now a follower, through the new leader.
+	if code := c.admin(target, "DELETE", "/v1/admin/members/"+c.cfgs[old].NodeID, ""); code != http.StatusNoContent {
+		t.Fatalf("remove %s = %d, want 204", c.cfgs[old].NodeID, code)
+	}
+	ms, err := c.nodes[target].replica.Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.ID == c.cfgs[old].NodeID {
+			t.Fatalf("members after removing %s = %+v", m.ID, ms)
+		}
+	}
+	c.nodes[old].stop()
+	c.nodes[old] = nil
+	last := c.sendOneByOne(target, f, bob.Address, 3, 6)
+	c.converged(last)
+	if a, _ := c.client(via).Account(context.Background(), bob.Address); a.Balance != 6 {
+		t.Fatalf("bob = %d, want 6 after the removal", a.Balance)
+	}
+	if code := c.admin(target, "DELETE", "/v1/admin/members/nobody", ""); code != http.StatusNoContent && code != http.StatusNotFound {
+		t.Fatalf("remove an unknown member = %d", code)
 	}
 }
