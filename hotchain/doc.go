@@ -4,7 +4,9 @@
 // implementations held to one conformance suite and a differential test:
 // RedisStore (one redis-server per node, the production store) and
 // MemoryStore (in-process, the development default). Commitment is the
-// state commitment, LtHash16, carried in every hot block header.
+// state commitment, LtHash16, carried in every hot block header. Archive
+// keeps every applied block on the node's disk (Pebble), for the history a
+// store rebuilt from a snapshot no longer has.
 //
 // Invariants:
 //   - A block's effects, its history records, the log index and the new
