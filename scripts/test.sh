@@ -56,3 +56,4 @@ done
 go test -run '^$' -fuzz '^FuzzTransfers$' -fuzztime 10s ./contracts/token
 go test -run '^$' -fuzz '^FuzzInstrument$' -fuzztime 10s ./vm/instrument
 go test -run '^$' -fuzz '^FuzzReadSnapshot$' -fuzztime 10s -fuzzminimizetime 2s ./hotchain
+go test -run '^$' -fuzz '^FuzzParseProof$' -fuzztime 10s -fuzzminimizetime 2s ./coldchain

@@ -1,0 +1,22 @@
+package coldchain
+
+import "errors"
+
+// Errors returned by this package; test for them with errors.Is.
+var (
+	// ErrBadWrite: an Apply batch is malformed (the same address twice).
+	ErrBadWrite = errors.New("coldchain: malformed account writes")
+	// ErrCorrupt: a stored record cannot be decoded, or a tree node the
+	// root refers to is missing.
+	ErrCorrupt = errors.New("coldchain: corrupt store record")
+	// ErrClosed: the state was used after Close.
+	ErrClosed = errors.New("coldchain: state closed")
+	// ErrBadConfig: a Config does not validate.
+	ErrBadConfig = errors.New("coldchain: invalid config")
+	// ErrBadProof: a proof is malformed (bad encoding, too many siblings,
+	// a non-inclusion leaf off the account's path).
+	ErrBadProof = errors.New("coldchain: malformed proof")
+	// ErrProofMismatch: a well-formed proof does not lead to the trusted
+	// root.
+	ErrProofMismatch = errors.New("coldchain: proof does not match root")
+)
