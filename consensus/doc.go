@@ -3,7 +3,7 @@
 // committed entry, in log order, to the node's state machine (an [FSM]).
 //
 // A [Replica] is one member of the Raft group: a TCP transport, an on-disk
-// log and stable store (hashicorp/raft-wal by default, raft-boltdb v2 as the
+// log and stable store (raft-boltdb v2 by default, hashicorp/raft-wal as the
 // alternative, see [StoreKind]), and Raft's file snapshot store, all under
 // Config.DataDir:
 //

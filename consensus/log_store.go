@@ -29,6 +29,9 @@ func openLogStore(cfg Config, logger *slog.Logger) (logStore, error) {
 	case StoreWAL:
 		return openWALStore(filepath.Join(dataDir, "raft-wal"), cfg.WALSegmentBytes, logger)
 	case StoreBolt:
+		if err := os.MkdirAll(dataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("consensus: bolt log store: %w", err)
+		}
 		s, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dataDir, "raft.db")})
 		if err != nil {
 			return nil, fmt.Errorf("consensus: open bolt log store: %w", err)

@@ -85,8 +85,8 @@ func ParsePeers(s string) ([]Peer, error) {
 	return peers, nil
 }
 
-// RaftLogStore names a Raft log store for Config.Raft.LogStore: "wal"
-// (hashicorp/raft-wal, the default) or "bolt" (raft-boltdb). Validate
+// RaftLogStore names a Raft log store for Config.Raft.LogStore: "bolt"
+// (raft-boltdb, the default) or "wal" (hashicorp/raft-wal). Validate
 // refuses other names.
 func RaftLogStore(name string) consensus.StoreKind { return consensus.StoreKind(name) }
 

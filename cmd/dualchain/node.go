@@ -77,9 +77,9 @@ func (nf *nodeFlags) register(cmd *cobra.Command) {
 	f.Uint64Var(&c.Raft.SnapshotThreshold, "snapshot-threshold", c.Raft.SnapshotThreshold, "take a Raft snapshot after this many new log entries")
 	f.Uint64Var(&c.Raft.TrailingLogs, "trailing-logs", c.Raft.TrailingLogs, "log entries kept after a snapshot, for followers that lag")
 	f.DurationVar(&c.Raft.SnapshotInterval, "snapshot-interval", c.Raft.SnapshotInterval, "how often the snapshot threshold is checked")
-	f.IntVar(&c.Raft.WALSegmentBytes, "wal-segment-bytes", c.Raft.WALSegmentBytes, "size of raft-wal's segment files (0: 64 MiB); compaction drops whole segments")
+	f.IntVar(&c.Raft.WALSegmentBytes, "wal-segment-bytes", c.Raft.WALSegmentBytes, "with --raft-log wal, the size of its segment files (0: 64 MiB); compaction drops whole\nsegments")
 	f.StringVar(&nf.timeouts, "raft-timeouts", "loopback", "Raft failure-detection timeouts: loopback (nodes on one machine; a failed leader\nis replaced in under a second) or lan (hashicorp/raft's defaults)")
-	f.StringVar(&nf.logStore, "raft-log", string(c.Raft.LogStore), "Raft log store: wal (hashicorp/raft-wal) or bolt (raft-boltdb)")
+	f.StringVar(&nf.logStore, "raft-log", string(c.Raft.LogStore), "Raft log store: bolt (raft-boltdb) or wal (hashicorp/raft-wal: faster, but v0.4.0\ncannot append after a crash at one moment of a segment's rotation)")
 	f.StringVar(&nf.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&nf.logFormat, "log-format", "text", "log format: text or json")
 }
