@@ -1,12 +1,8 @@
 package node
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +10,7 @@ import (
 	"github.com/dualchain/dualchain/consensus"
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/hotchain"
+	"github.com/dualchain/dualchain/internal/loadgen"
 	"github.com/dualchain/dualchain/internal/redistest"
 	"github.com/dualchain/dualchain/ledger"
 )
@@ -34,24 +31,6 @@ func benchGenesis(tb testing.TB, dir string, n int) []*ledger.Key {
 		tb.Fatal(err)
 	}
 	return keys
-}
-
-// presign signs n transfers round-robin over keys: tx i is sent by key
-// i%len(keys) with nonce i/len(keys), so consecutive batches keep every
-// sender's nonces close together.
-func presign(keys []*ledger.Key, n int) []*ledger.Tx {
-	txs := make([]*ledger.Tx, n)
-	var wg sync.WaitGroup
-	for w := range 2 {
-		wg.Go(func() {
-			for i := w; i < n; i += 2 {
-				from, to := keys[i%len(keys)], keys[(i+1)%len(keys)]
-				txs[i] = transfer(from, uint64(i/len(keys)), to.Address, uint64(1+i%7)) // amounts vary so balances change
-			}
-		})
-	}
-	wg.Wait()
-	return txs
 }
 
 // BenchmarkEndToEnd measures committed signed transfers per second
@@ -95,28 +74,12 @@ func benchConfig(dir string) Config {
 // in flight; "half-load" sends batches of 50 at a fixed 12,500 transfers/s
 // (half the 25,000/s target) however fast they commit.
 func BenchmarkCluster(b *testing.B) {
-	b.Run("saturated", func(b *testing.B) {
-		c, keys := benchCluster(b)
-		cl := client.New(c.nodes[c.leader()].URL(), client.WithMaxConns(16))
-		txs := presign(keys, b.N)
-		b.ResetTimer()
-		start := time.Now()
-		lat := submitAll(b, cl, txs, 1000, 8)
-		b.ReportMetric(float64(len(txs))/time.Since(start).Seconds(), "transfers/s")
-		b.StopTimer()
-		reportLatency(b, lat)
-	})
-	b.Run("half-load", func(b *testing.B) {
-		c, keys := benchCluster(b)
-		cl := client.New(c.nodes[c.leader()].URL(), client.WithMaxConns(64))
-		txs := presign(keys, b.N)
-		b.ResetTimer()
-		start := time.Now()
-		lat := submitAtRate(b, cl, txs, 50, 12_500)
-		b.ReportMetric(float64(len(txs))/time.Since(start).Seconds(), "transfers/s")
-		b.StopTimer()
-		reportLatency(b, lat)
-	})
+	for _, m := range loadgen.Modes {
+		b.Run(m.Name, func(b *testing.B) {
+			c, keys := benchCluster(b)
+			loadgen.Bench(b, m, c.nodes[c.leader()].URL(), loadgen.Presign(keys, DefaultConfig().ChainID, b.N))
+		})
+	}
 }
 
 // benchCluster starts three nodes on Redis with a genesis funding
@@ -136,34 +99,6 @@ func benchCluster(b *testing.B) (*testCluster, []*ledger.Key) {
 	return c, keys
 }
 
-// submitAtRate submits txs in batches at rate transfers per second, each
-// batch on its own goroutine (an open loop: a slow commit does not slow
-// the sending), and returns each batch's time from submission to commit.
-func submitAtRate(tb testing.TB, c *client.Client, txs []*ledger.Tx, batch int, rate float64) []time.Duration {
-	every := time.Duration(float64(batch) / rate * float64(time.Second))
-	lat := make([]time.Duration, (len(txs)+batch-1)/batch)
-	errs := make(chan error, len(lat))
-	var wg sync.WaitGroup
-	next := time.Now()
-	for i, lo := 0, 0; lo < len(txs); i, lo = i+1, lo+batch {
-		time.Sleep(time.Until(next))
-		next = next.Add(every)
-		wg.Go(func() {
-			start := time.Now()
-			if err := submitBatch(c, txs[lo:min(lo+batch, len(txs))]); err != nil {
-				errs <- err
-			}
-			lat[i] = time.Since(start)
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		tb.Fatalf("%v (and %d more failed batches)", err, len(errs))
-	}
-	return lat
-}
-
 // withDirAndAddrs is cfg with the data dir, id, addresses and token of from.
 func withDirAndAddrs(cfg, from Config) Config {
 	cfg.DataDir, cfg.NodeID, cfg.HTTPAddr, cfg.RaftAddr, cfg.AdminToken = from.DataDir, from.NodeID, from.HTTPAddr, from.RaftAddr, from.AdminToken
@@ -171,86 +106,19 @@ func withDirAndAddrs(cfg, from Config) Config {
 	return cfg
 }
 
-// reportLatency reports the median and 99th percentile of lat.
-func reportLatency(b *testing.B, lat []time.Duration) {
-	if len(lat) == 0 {
-		return
-	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-}
-
 func endToEnd(b *testing.B, cfg Config) {
 	keys := benchGenesis(b, cfg.DataDir, benchAccounts)
 	n := startNode(b, cfg)
 	c := client.New("http://"+n.Addr().String(), client.WithMaxConns(16))
-	txs := presign(keys, b.N)
+	txs := loadgen.Presign(keys, DefaultConfig().ChainID, b.N)
 	b.ResetTimer()
 	start := time.Now()
-	submitAll(b, c, txs, 1000, 8)
+	if _, err := loadgen.ClosedLoop(c, txs, 1000, 8); err != nil {
+		b.Fatal(err)
+	}
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(len(txs))/elapsed.Seconds(), "transfers/s")
-}
-
-// submitAll submits txs in batches with workers concurrent requests and
-// waits for every receipt. It returns each batch's time from submission to
-// commit.
-func submitAll(tb testing.TB, c *client.Client, txs []*ledger.Tx, batch, workers int) []time.Duration {
-	jobs := make(chan []*ledger.Tx)
-	var wg sync.WaitGroup
-	errs := make(chan error, len(txs)/batch+1)
-	var mu sync.Mutex
-	var lat []time.Duration
-	for range workers {
-		wg.Go(func() {
-			for txs := range jobs {
-				start := time.Now()
-				if err := submitBatch(c, txs); err != nil {
-					errs <- err
-				}
-				d := time.Since(start)
-				mu.Lock()
-				lat = append(lat, d)
-				mu.Unlock()
-			}
-		})
-	}
-	for lo := 0; lo < len(txs); lo += batch {
-		jobs <- txs[lo:min(lo+batch, len(txs))]
-	}
-	close(jobs)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		tb.Fatalf("%v (and %d more failed batches)", err, len(errs))
-	}
-	return lat
-}
-
-func submitBatch(c *client.Client, txs []*ledger.Tx) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := c.SubmitWait(ctx, txs...)
-	if err != nil {
-		codes := make(map[string]int)
-		for _, r := range res {
-			if r.Error != nil {
-				codes[r.Error.Code+": "+r.Error.Message]++
-			}
-		}
-		if len(codes) > 3 {
-			codes = map[string]int{fmt.Sprintf("%d different errors", len(codes)): len(res)}
-		}
-		return fmt.Errorf("%w %v", err, codes)
-	}
-	for i, r := range res {
-		if err := client.ResultError(r); err != nil || r.Status != "committed" {
-			return fmt.Errorf("tx %d: status %s, %v", i, r.Status, err)
-		}
-	}
-	return nil
 }
 
 // BenchmarkExecute measures native transfer execution alone: a block of
@@ -258,7 +126,7 @@ func submitBatch(c *client.Client, txs []*ledger.Tx) error {
 // set and the state commitment update, without I/O.
 func BenchmarkExecute(b *testing.B) {
 	keys := benchGenesisKeys(benchAccounts)
-	txs := presign(keys, 10_000)
+	txs := loadgen.Presign(keys, DefaultConfig().ChainID, 10_000)
 	pending := make([]pendingTx, len(txs))
 	for i, tx := range txs {
 		pending[i] = pendingTx{tx: tx, id: tx.ID()}

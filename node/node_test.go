@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/dualchain/dualchain/api"
-	"github.com/dualchain/dualchain/contracts/token"
+	"github.com/dualchain/dualchain/internal/loadgen"
 	"github.com/dualchain/dualchain/ledger"
 )
 
@@ -104,13 +104,7 @@ func faucet(t *testing.T, cfg Config) *ledger.Key {
 
 // transfer signs a transfer on the dev chain.
 func transfer(from *ledger.Key, nonce uint64, to ledger.Address, amount uint64) *ledger.Tx {
-	tx := &ledger.Tx{
-		ChainID: DefaultConfig().ChainID, Chain: ledger.Hot, Nonce: nonce, From: from.Address,
-		Contract: token.Address, Function: token.FuncTransfer,
-		Args: token.EncodeTransfer(to, amount), GasLimit: token.TransferGas,
-	}
-	tx.Sign(from.Private)
-	return tx
+	return loadgen.Transfer(DefaultConfig().ChainID, from, nonce, to, amount)
 }
 
 // submitWait submits txs and waits for all of them, failing on any error.
