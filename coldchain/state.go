@@ -260,6 +260,12 @@ func (s *State) Prove(addr ledger.Address) (*Proof, error) {
 func (s *State) Apply(writes []AccountWrite, index uint64) (ledger.Hash, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.apply(writes, nil, index)
+}
+
+// apply is Apply with records, written in the same batch, for the caller
+// holding the write lock.
+func (s *State) apply(writes []AccountWrite, records []record, index uint64) (ledger.Hash, error) {
 	if s.db == nil {
 		return ledger.Hash{}, ErrClosed
 	}
@@ -274,7 +280,7 @@ func (s *State) Apply(writes []AccountWrite, index uint64) (ledger.Hash, error) 
 	if err != nil {
 		return ledger.Hash{}, fmt.Errorf("coldchain: apply %d: %w", index, err)
 	}
-	if err := s.commit(writes, root, puts, deletes, index); err != nil {
+	if err := s.commit(writes, records, root, puts, deletes, index); err != nil {
 		return ledger.Hash{}, fmt.Errorf("coldchain: apply %d: %w", index, err)
 	}
 	s.root, s.applied = root, index
@@ -301,9 +307,20 @@ func changesOf(writes []AccountWrite) ([]change, error) {
 	return changes, nil
 }
 
-func (s *State) commit(writes []AccountWrite, root ledger.Hash, puts map[ledger.Hash]newNode, deletes []ledger.Hash, index uint64) error {
+func (s *State) commit(writes []AccountWrite, records []record, root ledger.Hash, puts map[ledger.Hash]newNode, deletes []ledger.Hash, index uint64) error {
 	b := s.db.NewBatch()
 	defer b.Close()
+	for _, r := range records {
+		var err error
+		if r.value == nil {
+			err = b.Delete(r.key, nil)
+		} else {
+			err = b.Set(r.key, r.value, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	for _, w := range writes {
 		if err := setOrDelete(b, accountKey(w.Address), w.Account); err != nil {
 			return err
