@@ -125,7 +125,7 @@ func (s *State) checkAccount(addr ledger.Address, v []byte) error {
 	if err != nil {
 		return err
 	}
-	if leaf == nil || leaf.a != keyOf(addr) || leaf.b != valueHash(a.encode()) {
+	if leaf == nil || leaf.a != keyOf(addr) || leaf.b != a.valueHash() {
 		return fmt.Errorf("%w: account %s does not match its leaf", ErrCorrupt, addr)
 	}
 	return nil

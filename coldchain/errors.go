@@ -13,10 +13,4 @@ var (
 	ErrClosed = errors.New("coldchain: state closed")
 	// ErrBadConfig: a Config does not validate.
 	ErrBadConfig = errors.New("coldchain: invalid config")
-	// ErrBadProof: a proof is malformed (bad encoding, too many siblings,
-	// a non-inclusion leaf off the account's path).
-	ErrBadProof = errors.New("coldchain: malformed proof")
-	// ErrProofMismatch: a well-formed proof does not lead to the trusted
-	// root.
-	ErrProofMismatch = errors.New("coldchain: proof does not match root")
 )

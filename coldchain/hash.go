@@ -1,52 +1,34 @@
 package coldchain
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 
 	"github.com/dualchain/dualchain/ledger"
 )
 
-// Domain-separation prefixes of the tree's hashes: a leaf can never be
-// read as an inner node, nor an inner node as a leaf.
-const (
-	leafPrefix  byte = 0x00
-	innerPrefix byte = 0x01
-)
+// The tree's hashing is defined in package ledger, beside the proof
+// verifier that clients run (ledger/proof.go); these are its short names
+// here.
 
 // emptyHash is the hash of an empty subtree, at every depth: 32 zero
 // bytes. No node hashes to it (that would be a SHA-256 preimage of zero).
 var emptyHash ledger.Hash
 
-// keyOf is the 256-bit tree key of an account: SHA-256 of its address.
-// Hashing spreads keys evenly, so the tree's depth stays near log2(N)
-// whatever addresses are chosen.
-func keyOf(a ledger.Address) ledger.Hash {
-	return sha256.Sum256(a[:])
-}
+// Domain-separation prefixes of leaves and inner nodes: the first byte of
+// an encoded node.
+const (
+	leafPrefix  = ledger.ColdLeafPrefix
+	innerPrefix = ledger.ColdInnerPrefix
+)
 
-// valueHash hashes a leaf's value (an encoded account).
-func valueHash(value []byte) ledger.Hash {
-	return sha256.Sum256(value)
-}
+// keyOf is the 256-bit tree key of an account: SHA-256 of its address.
+func keyOf(a ledger.Address) ledger.Hash { return ledger.ColdTreeKey(a) }
 
 // leafHash is SHA-256(0x00 ‖ key ‖ valueHash).
-func leafHash(key, vh ledger.Hash) ledger.Hash {
-	var b [1 + 64]byte
-	b[0] = leafPrefix
-	copy(b[1:], key[:])
-	copy(b[33:], vh[:])
-	return sha256.Sum256(b[:])
-}
+func leafHash(key, vh ledger.Hash) ledger.Hash { return ledger.ColdLeafHash(key, vh) }
 
 // innerHash is SHA-256(0x01 ‖ left ‖ right).
-func innerHash(left, right ledger.Hash) ledger.Hash {
-	var b [1 + 64]byte
-	b[0] = innerPrefix
-	copy(b[1:], left[:])
-	copy(b[33:], right[:])
-	return sha256.Sum256(b[:])
-}
+func innerHash(left, right ledger.Hash) ledger.Hash { return ledger.ColdInnerHash(left, right) }
 
 // bit returns bit i of k, counting from the most significant bit of k[0]:
 // 0 sends a key left at depth i, 1 right.
@@ -65,19 +47,15 @@ type Account struct {
 // IsZero reports whether a is the zero Account (no account).
 func (a Account) IsZero() bool { return a == Account{} }
 
-// accountValueSize is the size of an encoded account.
-const accountValueSize = 16
-
 // encode returns the account's leaf value: balance ‖ nonce, each 8 bytes
 // big-endian.
-func (a Account) encode() []byte {
-	b := make([]byte, 0, accountValueSize)
-	b = binary.BigEndian.AppendUint64(b, a.Balance)
-	return binary.BigEndian.AppendUint64(b, a.Nonce)
-}
+func (a Account) encode() []byte { return ledger.ProofAccount(a).Encode() }
+
+// valueHash is the hash a leaf holds for the account.
+func (a Account) valueHash() ledger.Hash { return ledger.ProofAccount(a).ValueHash() }
 
 func decodeAccount(b []byte) (Account, bool) {
-	if len(b) != accountValueSize {
+	if len(b) != ledger.ColdAccountSize {
 		return Account{}, false
 	}
 	return Account{

@@ -294,7 +294,7 @@ func changesOf(writes []AccountWrite) ([]change, error) {
 	for i, w := range writes {
 		changes[i].key = keyOf(w.Address)
 		if !w.Account.IsZero() {
-			vh := valueHash(w.Account.encode())
+			vh := w.Account.valueHash()
 			changes[i].vh = &vh
 		}
 	}
@@ -312,10 +312,10 @@ func (s *State) commit(writes []AccountWrite, records []record, root ledger.Hash
 	defer b.Close()
 	for _, r := range records {
 		var err error
-		if r.value == nil {
+		if value := r.valueAt(root); value == nil {
 			err = b.Delete(r.key, nil)
 		} else {
-			err = b.Set(r.key, r.value, nil)
+			err = b.Set(r.key, value, nil)
 		}
 		if err != nil {
 			return err

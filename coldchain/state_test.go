@@ -27,7 +27,7 @@ type model map[ledger.Address]Account
 func (m model) root() ledger.Hash {
 	leaves := map[ledger.Hash]ledger.Hash{}
 	for a, acct := range m {
-		leaves[keyOf(a)] = valueHash(acct.encode())
+		leaves[keyOf(a)] = acct.valueHash()
 	}
 	return naiveRoot(leaves)
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/dualchain/dualchain/api"
+	"github.com/dualchain/dualchain/bridge"
+	"github.com/dualchain/dualchain/coldchain"
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/ledger"
@@ -33,6 +35,9 @@ func (b backend) Submit(ctx context.Context, txs []*ledger.Tx) ([]ledger.Hash, [
 			errs[i] = b.n.check(tx)
 		}
 		todo[i] = errs[i] == nil
+		if todo[i] && tx.Chain == ledger.Cold {
+			errs[i], todo[i] = b.n.admitCold(tx, ids[i]), false
+		}
 	}
 	for attempt := 0; attempt < maxAdmitAttempts && b.n.admitAll(ctx, txs, ids, errs, todo); attempt++ {
 	}
@@ -68,12 +73,15 @@ func (n *Node) check(tx *ledger.Tx) error {
 	switch {
 	case tx.ChainID != n.chainID:
 		return detail(ErrWrongChainID, "transaction for %q, this chain is %q", tx.ChainID, n.chainID)
-	case tx.Chain != ledger.Hot:
-		return detail(ErrUnsupported, "%s chain transactions", tx.Chain)
+	case tx.Chain == ledger.Cold:
+		_, err := coldTx(tx, ledger.Hash{})
+		return err
 	case tx.GasLimit > MaxGasLimit:
 		return detail(ErrGasLimit, "gas limit %d, at most %d", tx.GasLimit, MaxGasLimit)
 	case tx.Contract == ledger.DeployAddress:
 		return checkDeploy(tx)
+	case tx.Contract == ledger.BridgeAddress:
+		return checkSettle(tx)
 	case isTransfer(tx):
 		if tx.GasLimit < token.TransferGas {
 			return detail(ErrGasLimit, "gas limit %d, a transfer may use %d", tx.GasLimit, token.TransferGas)
@@ -95,6 +103,20 @@ const MaxGasLimit = 10_000_000
 // isTransfer reports whether tx is a transfer of the base token.
 func isTransfer(tx *ledger.Tx) bool {
 	return tx.Contract == token.Address && tx.Function == token.FuncTransfer
+}
+
+// checkSettle checks a settle's arguments and gas.
+func checkSettle(tx *ledger.Tx) error {
+	switch {
+	case tx.Function != ledger.FuncSettle:
+		return detail(ErrUnknownContract, "on the hot chain the bridge has one function, %q (deposits are cold transactions)", ledger.FuncSettle)
+	case tx.GasLimit < bridge.SettleGas:
+		return detail(ErrGasLimit, "gas limit %d, a settle uses %d", tx.GasLimit, bridge.SettleGas)
+	}
+	if _, err := ledger.DecodeAmount(tx.Args); err != nil {
+		return detail(ErrBadArgs, "%v", err)
+	}
+	return nil
 }
 
 // checkDeploy refuses a deploy whose module could never run or whose gas
@@ -180,7 +202,7 @@ func (n *Node) missingContracts(ctx context.Context, txs []*ledger.Tx, todo []bo
 	seen := make(map[ledger.Address]bool)
 	for i, tx := range txs {
 		c := tx.Contract
-		if !todo[i] || seen[c] || c == token.Address || c == ledger.DeployAddress {
+		if !todo[i] || seen[c] || c == token.Address || c == ledger.DeployAddress || c == ledger.BridgeAddress {
 			continue
 		}
 		seen[c] = true
@@ -233,7 +255,7 @@ func (b backend) Wait(ctx context.Context, ids []ledger.Hash) []api.WaitResult {
 	results, chans := b.n.tracker.watch(ids)
 	defer b.n.tracker.unwatch(ids, chans)
 	for i, id := range ids {
-		if chans[i] != nil && !b.n.pool.has(id) {
+		if chans[i] != nil && !b.n.pool.has(id) && !b.n.cold.pool.has(id) {
 			results[i] = b.lookup(ctx, id)
 			chans[i] = nil
 		}
@@ -283,7 +305,12 @@ func (b backend) Tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, erro
 func (n *Node) tx(ctx context.Context, id ledger.Hash) (*ledger.TxRecord, error) {
 	rec, err := n.store.Tx(ctx, id)
 	if errors.Is(err, hotchain.ErrNotFound) {
-		return n.archive.Tx(id)
+		rec, err = n.archive.Tx(id)
+	}
+	if errors.Is(err, hotchain.ErrNotFound) {
+		if rec, cerr := n.cold.chain.Tx(id); cerr == nil || !errors.Is(cerr, coldchain.ErrNotFound) {
+			return rec, cerr
+		}
 	}
 	return rec, err
 }

@@ -45,6 +45,16 @@ type Config struct {
 	MempoolSize   int           // pending txs at most; beyond, submissions fail with mempool_full
 	NonceWindow   uint64        // how far past its next nonce a sender may submit
 
+	// The cold chain and the bridge. The leader proposes a cold block
+	// (a checkpoint of hot state) every CheckpointInterval while hot state
+	// changes, and every ColdBlockInterval while cold transactions wait.
+	CheckpointInterval time.Duration
+	ColdBlockInterval  time.Duration
+	MaxColdBlockTxs    int // cold transactions in one cold block, at most
+	ColdPoolSize       int // pending cold transactions at most
+	// ColdCacheBytes sizes the cold chain's Pebble block cache.
+	ColdCacheBytes int64
+
 	// Exec picks the path of calls that have an optimistic native
 	// function: ExecNative, ExecVM or ExecBoth.
 	Exec string
@@ -127,6 +137,12 @@ func DefaultConfig() Config {
 		BlockInterval: 5 * time.Millisecond,
 		MempoolSize:   200_000,
 		NonceWindow:   1024,
+
+		CheckpointInterval: time.Second,
+		ColdBlockInterval:  100 * time.Millisecond,
+		MaxColdBlockTxs:    20_000,
+		ColdPoolSize:       100_000,
+		ColdCacheBytes:     64 << 20,
 		Exec:          ExecNative,
 		VM:            vm.DefaultConfig(),
 		Logger:        slog.Default(),
@@ -143,6 +159,9 @@ func TestConfig(dataDir string) Config {
 	c.Raft = consensus.TestConfig()
 	c.Dev = true
 	c.BlockInterval = time.Millisecond
+	c.CheckpointInterval = 50 * time.Millisecond
+	c.ColdBlockInterval = 10 * time.Millisecond
+	c.ColdCacheBytes = 8 << 20
 	c.Exec = ExecBoth // every test's calls are checked native against VM
 	return c
 }
@@ -166,6 +185,10 @@ func (c Config) Validate() error {
 		return errors.New("node: mempool size must be at least max block txs")
 	case c.NonceWindow < 1:
 		return errors.New("node: nonce window must be at least 1")
+	case c.CheckpointInterval <= 0 || c.ColdBlockInterval <= 0:
+		return errors.New("node: checkpoint and cold block intervals must be positive")
+	case c.MaxColdBlockTxs < 1 || c.ColdPoolSize < c.MaxColdBlockTxs:
+		return errors.New("node: max cold block txs must be at least 1, and the cold pool at least that")
 	case c.Exec != ExecNative && c.Exec != ExecVM && c.Exec != ExecBoth:
 		return fmt.Errorf("node: exec %q: want native, vm or both", c.Exec)
 	case c.NodeID == "":

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync/atomic"
 
+	"github.com/dualchain/dualchain/bridge"
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/ledger"
 	"github.com/dualchain/dualchain/vm"
@@ -50,6 +51,13 @@ func (d *dispatcher) call(ctx context.Context, st vm.State, tx *ledger.Tx, heigh
 	c := vm.Call{
 		Contract: tx.Contract, Caller: tx.From, Nonce: tx.Nonce, Height: height,
 		Function: tx.Function, Args: tx.Args, GasLimit: tx.GasLimit,
+	}
+	if tx.Contract == ledger.BridgeAddress {
+		if tx.Chain == ledger.Hot && tx.Function == ledger.FuncSettle {
+			return bridge.Settle(st, tx.From, tx.ID(), tx.Args, tx.GasLimit)
+		}
+		return vm.Result{Status: ledger.StatusUnknownFunction, Error: "the bridge's hot function is settle",
+			GasUsed: min(vm.GasCall, tx.GasLimit), Path: ledger.PathNative}
 	}
 	if tx.Contract == ledger.DeployAddress && tx.Function == ledger.FuncDeploy {
 		return d.vm.Deploy(ctx, vm.NewEnv(st, c))

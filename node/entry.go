@@ -9,22 +9,23 @@ import (
 	"github.com/dualchain/dualchain/ledger"
 )
 
-// Log entry kinds. Cold blocks (the bridge's checkpoints) get their own kind
-// when the cold chain arrives.
+// Log entry kinds.
 const (
-	entryHotBlock uint8 = 1 // a hot block with its effects
-	entryMember   uint8 = 2 // a member's API URL, for the directory
+	entryHotBlock  uint8 = 1 // a hot block with its effects
+	entryMember    uint8 = 2 // a member's API URL, for the directory
+	entryColdBlock uint8 = 3 // a cold block: the bridge's checkpoint and cold transactions
 )
 
-// entry is one Raft log entry: a block with its effects and the full state
-// commitment after it (the block header carries only its digest), or a
-// directory record.
+// entry is one Raft log entry: a hot block with its effects and the full
+// state commitment after it (the block header carries only its digest), a
+// directory record, or a cold block.
 type entry struct {
 	_          struct{} `cbor:",toarray"`
 	Kind       uint8
 	Block      cbor.RawMessage // a ledger.Block, kept encoded for the archive
 	Commitment []byte
 	Member     *memberInfo
+	Cold       *coldEntry
 }
 
 // memberInfo is what the directory knows of a member: where its API is.
@@ -54,11 +55,12 @@ func encodeMemberEntry(m memberInfo) ([]byte, error) {
 }
 
 // decodedEntry is a log entry read back: an update with its block as
-// encoded in the entry, or a member.
+// encoded in the entry, a member, or a cold block.
 type decodedEntry struct {
 	update *hotchain.Update
 	block  []byte // update.Block in canonical CBOR
 	member *memberInfo
+	cold   *coldEntry
 }
 
 // decodeEntry reads the log entry at index.
@@ -79,6 +81,13 @@ func decodeEntry(index uint64, data []byte) (decodedEntry, error) {
 		return decodedEntry{update: u, block: e.Block}, nil
 	case e.Kind == entryMember && e.Member != nil && e.Member.ID != "":
 		return decodedEntry{member: e.Member}, nil
+	case e.Kind == entryColdBlock && e.Cold != nil:
+		for i := range e.Cold.Txs {
+			if err := e.Cold.Txs[i].Validate(); err != nil {
+				return decodedEntry{}, fmt.Errorf("node: entry %d cold tx %d: %w", index, i, err)
+			}
+		}
+		return decodedEntry{cold: e.Cold}, nil
 	}
 	return decodedEntry{}, fmt.Errorf("node: entry %d: unknown kind %d", index, e.Kind)
 }

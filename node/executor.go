@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/dualchain/dualchain/bridge"
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/ledger"
@@ -79,7 +80,12 @@ func blockKeys(txs []pendingTx) [][]byte {
 	}
 	for _, p := range txs {
 		addKey(ledger.NonceKey(p.tx.From))
-		if p.tx.Contract == ledger.DeployAddress {
+		switch p.tx.Contract {
+		case ledger.DeployAddress:
+			continue
+		case ledger.BridgeAddress:
+			addKey(token.BalanceKey(p.tx.From))
+			addKey(bridge.EscrowKey(p.id))
 			continue
 		}
 		addKey(ledger.CodeKey(p.tx.Contract))
@@ -110,6 +116,8 @@ type blockInput struct {
 	keys    [][]byte // read in one batch: values[i] is keys[i]'s value
 	values  [][]byte
 	fetch   func(keys [][]byte) ([][]byte, error) // reads keys the batch missed
+	// effects, if set, returns the bridge's writes, made before the txs.
+	effects func(st vm.State, height uint64) []vm.Write
 }
 
 // execute runs the transactions in order on top of the head and builds the
@@ -131,6 +139,11 @@ func execute(ctx context.Context, d *dispatcher, in blockInput) (*execution, err
 		dispatch: d,
 	}
 	height := in.head.Height + 1
+	if in.effects != nil {
+		for _, w := range in.effects(o, height) {
+			o.Set(w.Key, w.Value)
+		}
+	}
 	for _, p := range in.txs {
 		ex.run(ctx, o, p, height)
 	}

@@ -21,6 +21,7 @@ const (
 	FaucetFile  = "faucet.key"
 	raftDir     = "raft"
 	archiveDir  = "archive" // every applied hot block (hotchain.Archive)
+	coldDir     = "cold"    // the cold chain (coldchain.Chain)
 )
 
 // DevSupply is the faucet's balance in a dev chain.
@@ -107,4 +108,15 @@ func genesisState(g *ledger.Genesis) *hotchain.Genesis {
 	writes := token.Genesis(g)
 	slices.SortFunc(writes, func(a, b ledger.Write) int { return bytes.Compare(a.Key, b.Key) })
 	return &hotchain.Genesis{Hash: g.Hash(), Writes: writes}
+}
+
+// genesisDirty is the hot state at genesis as the state machine's writes
+// since the last cold block: before the first cold block, none of the hot
+// state is in the cold mirror.
+func genesisDirty(g *hotchain.Genesis) map[string][]byte {
+	d := make(map[string][]byte, len(g.Writes))
+	for _, w := range g.Writes {
+		d[string(w.Key)] = w.Value
+	}
+	return d
 }

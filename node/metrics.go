@@ -14,6 +14,11 @@ type metrics struct {
 	failed    prometheus.Counter
 	blockTime prometheus.Histogram
 	blockTxs  prometheus.Histogram
+
+	coldHeight  prometheus.Gauge
+	coldTxs     prometheus.Counter
+	settlements prometheus.Counter
+	deposits    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, pool *mempool, d *dispatcher, sm *stateMachine) *metrics {
@@ -30,6 +35,14 @@ func newMetrics(reg prometheus.Registerer, pool *mempool, d *dispatcher, sm *sta
 		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "dualchain_hot_block_txs", Help: "Transactions per hot block.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 9)}),
+		coldHeight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dualchain_cold_height", Help: "Height of the applied cold head."}),
+		coldTxs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dualchain_cold_txs_committed_total", Help: "Transactions committed in cold blocks."}),
+		settlements: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dualchain_bridge_settlements_total", Help: "Settles credited to cold accounts by checkpoints."}),
+		deposits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "dualchain_bridge_deposits_total", Help: "Deposits debited from cold accounts."}),
 	}
 	mempoolSize := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "dualchain_mempool_txs", Help: "Transactions waiting in the mempool."},
@@ -38,12 +51,13 @@ func newMetrics(reg prometheus.Registerer, pool *mempool, d *dispatcher, sm *sta
 		Name: "dualchain_exec_mismatches_total", Help: "Calls whose native and VM results differed (--exec both); each is a bug."},
 		func() float64 { return float64(d.mismatches.Load()) })
 	restores := prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "dualchain_snapshot_restores_total", Help: "Raft snapshots restored into the store (joining, lagging past the log, or restarting with an empty store)."},
+		Name: "dualchain_snapshot_restores_total", Help: "Hot state restored into the store from the cold mirror (a snapshot restored, or a store rebuilt)."},
 		func() float64 { return float64(sm.restores.Load()) })
 	rebuilds := prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "dualchain_store_rebuilds_total", Help: "Times the store was found wiped or rolled back and rebuilt from a snapshot and the log."},
+		Name: "dualchain_store_rebuilds_total", Help: "Times the store was found wiped or rolled back and rebuilt from the cold mirror and the writes since."},
 		func() float64 { return float64(sm.rebuilds.Load()) })
-	reg.MustRegister(m.height, m.txs, m.failed, m.blockTime, m.blockTxs, mempoolSize, mismatches, restores, rebuilds)
+	reg.MustRegister(m.height, m.txs, m.failed, m.blockTime, m.blockTxs, mempoolSize, mismatches, restores, rebuilds,
+		m.coldHeight, m.coldTxs, m.settlements, m.deposits)
 	return m
 }
 
@@ -56,6 +70,14 @@ func (m *metrics) observeApplied(b *ledger.Block) {
 			m.failed.Inc()
 		}
 	}
+}
+
+// observeCold counts a cold block applied, on every node.
+func (m *metrics) observeCold(b *ledger.ColdBlock) {
+	m.coldHeight.Set(float64(b.Header.Height))
+	m.coldTxs.Add(float64(len(b.Txs)))
+	m.settlements.Add(float64(len(b.Settlements)))
+	m.deposits.Add(float64(len(b.Deposits)))
 }
 
 // observeBlock times a block the leader produced.

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/dualchain/dualchain/api"
+	"github.com/dualchain/dualchain/coldchain"
 	"github.com/dualchain/dualchain/consensus"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/vm"
@@ -35,9 +37,11 @@ type Node struct {
 	logger  *slog.Logger
 	clock   clockwork.Clock
 	chainID string
+	supply  uint64 // the genesis supply
 
 	store    hotchain.Store
 	archive  *hotchain.Archive
+	cold     *coldSide
 	chain    *chain
 	sm       *stateMachine
 	dir      *directory
@@ -50,6 +54,7 @@ type Node struct {
 	vm       *vm.VM
 	dispatch *dispatcher
 	lock     *os.File      // the data dir's LOCK, held while the node is open
+	leading  atomic.Bool    // this node leads and has applied the log before its term (Barrier)
 	wiped    chan struct{} // a reader saw the store wiped: rebuild it
 	fatal    chan error    // the state machine cannot go on: the node stops
 
@@ -83,7 +88,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	life, stopLife := context.WithCancel(context.Background())
 	n := &Node{
 		cfg: cfg, logger: cfg.Logger.With("component", "node", "node_id", cfg.NodeID), clock: clockwork.NewRealClock(),
-		chainID: gen.ChainID, pool: newMempool(cfg.MempoolSize, cfg.NonceWindow), tracker: newTracker(),
+		chainID: gen.ChainID, supply: gen.Supply(), pool: newMempool(cfg.MempoolSize, cfg.NonceWindow), tracker: newTracker(),
 		heights: newHeightWatch(), dir: newDirectory(),
 		wiped: make(chan struct{}, 1), fatal: make(chan error, 1), lock: lock, life: life, stopLife: stopLife,
 	}
@@ -135,10 +140,18 @@ func (n *Node) openStore(ctx context.Context, gen *hotchain.Genesis) error {
 	if n.archive, err = hotchain.OpenArchive(filepath.Join(n.cfg.DataDir, archiveDir), n.logger); err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
-	n.sm = &stateMachine{
-		chain: n.chain, archive: n.archive, dir: n.dir, logger: n.logger, clock: n.clock, ctx: n.life,
-		applied: n.blockApplied, rebuilt: n.pool.reset, fatal: n.fail, local: n.pipe.decoded,
+	ccfg := coldchain.DefaultConfig(filepath.Join(n.cfg.DataDir, coldDir))
+	ccfg.CacheSize, ccfg.Logger = n.cfg.ColdCacheBytes, n.logger
+	cold, err := coldchain.OpenChain(ccfg, n.chainID)
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
 	}
+	n.cold = &coldSide{chain: cold, pool: newColdPool(n.cfg.ColdPoolSize), notify: make(chan struct{}, 1)}
+	n.sm = &stateMachine{
+		chain: n.chain, cold: cold, archive: n.archive, dir: n.dir, logger: n.logger, clock: n.clock, ctx: n.life,
+		applied: n.blockApplied, rebuilt: n.pool.reset, fatal: n.fail, local: n.pipe.decoded, coldApplied: n.coldApplied,
+	}
+	n.sm.resetDirty(genesisDirty(gen))
 	return nil
 }
 
@@ -189,6 +202,7 @@ func (n *Node) Run(ctx context.Context) error {
 	defer n.close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.produce(ctx) })
+	g.Go(func() error { return n.checkpoint(ctx) })
 	g.Go(func() error { return n.watchStore(ctx) })
 	g.Go(func() error {
 		select {
@@ -272,6 +286,11 @@ func (n *Node) close() {
 	if n.archive != nil {
 		if err := n.archive.Close(); err != nil {
 			n.logger.Error("close archive", "err", err)
+		}
+	}
+	if n.cold != nil {
+		if err := n.cold.chain.Close(); err != nil {
+			n.logger.Error("close cold chain", "err", err)
 		}
 	}
 	if n.store != nil {

@@ -19,6 +19,7 @@ type inflight struct {
 	writes   map[string][]byte // its write set, for blocks executed on top
 	head     hotchain.Meta     // the head after it
 	proposal consensus.Proposal
+	work     *bridgeWork // the bridge's work the block carries, if any
 	start    time.Time
 }
 

@@ -66,6 +66,11 @@ func (n *Node) lead(ctx context.Context) {
 	h := n.chain.Head()
 	n.logger.Info("leading", "term", n.replica.State().Term, "height", h.Height, "index", h.Index)
 	n.registerMembers(ctx)
+	n.leading.Store(true)
+	defer n.leading.Store(false)
+	if err := n.cold.refreshWork(); err != nil {
+		n.logger.Error("read the bridge's pending work", "err", err)
+	}
 
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -128,6 +133,8 @@ func (n *Node) waitForBlock(ctx context.Context, expiry <-chan time.Time) error 
 		return nil
 	case <-n.clock.After(leadershipPoll):
 		return nil
+	case <-n.cold.notify:
+		return nil // the bridge has work for a block
 	case <-n.pool.notify:
 	}
 	timer := n.clock.NewTimer(n.cfg.BlockInterval)
@@ -144,23 +151,27 @@ func (n *Node) waitForBlock(ctx context.Context, expiry <-chan time.Time) error 
 	return nil
 }
 
-// proposeBlock executes txs on top of the blocks in flight and proposes the
-// block to Raft. It returns nil if there was nothing to propose: no txs,
-// none includable, or the state could not be read (the txs are then
-// dropped with ErrBlockFailed; clients resubmit with the same nonce).
+// proposeBlock executes txs, after the bridge's work if there is any, on
+// top of the blocks in flight and proposes the block to Raft. It returns
+// nil if there was nothing to propose: no txs and no bridge work, nothing
+// includable, or the state could not be read (the txs are then dropped
+// with ErrBlockFailed; clients resubmit with the same nonce, and the
+// bridge's work is read again from the cold chain).
 func (n *Node) proposeBlock(ctx context.Context, txs []pendingTx) *inflight {
-	if len(txs) == 0 {
+	work := n.cold.takeWork()
+	if len(txs) == 0 && work == nil {
 		return nil
 	}
 	start := time.Now()
-	ex, err := n.executeBlock(ctx, txs)
+	ex, err := n.executeBlock(ctx, txs, work)
 	if err != nil {
 		n.logger.Error("read state for block failed; dropping its transactions", "txs", len(txs), "err", err)
 		n.failTaken(txs, txs)
+		n.retryWork(work)
 		return nil
 	}
 	n.finishDropped(ex.dropped)
-	if len(ex.included) == 0 {
+	if len(ex.included) == 0 && len(ex.block.Writes) == 0 {
 		n.finishDropped(n.pool.done(txs, ex.nonces))
 		return nil
 	}
@@ -172,6 +183,7 @@ func (n *Node) proposeBlock(ctx context.Context, txs []pendingTx) *inflight {
 	}
 	b := newInflight(ex, data, block, txs, start)
 	n.pipe.push(b)
+	b.work = work
 	b.proposal, err = n.replica.Propose(ctx, data)
 	if err != nil { // only when ctx ended: nothing was proposed
 		n.pipe.pop(b)
@@ -181,12 +193,25 @@ func (n *Node) proposeBlock(ctx context.Context, txs []pendingTx) *inflight {
 	return b
 }
 
+// retryWork reads the bridge's work again after a block that carried w
+// failed: its effects are idempotent, so the next block may redo them.
+func (n *Node) retryWork(w *bridgeWork) {
+	if w == nil {
+		return
+	}
+	if err := n.cold.refreshWork(); err != nil {
+		n.logger.Error("read the bridge's pending work", "err", err)
+	}
+}
+
 // executeBlock reads what txs need (one round trip for the keys it can
 // foresee, more for what VM calls read) as the blocks in flight leave it,
 // and executes them into the next block. A store that lost its state or
 // went back in time is rebuilt first, and the read repeated.
-func (n *Node) executeBlock(ctx context.Context, txs []pendingTx) (*execution, error) {
+func (n *Node) executeBlock(ctx context.Context, txs []pendingTx, work *bridgeWork) (*execution, error) {
 	keys := blockKeys(txs)
+	effects, workKeys := work.effects()
+	keys = append(keys, workKeys...)
 	for attempt := 0; ; attempt++ {
 		before := n.chain.Head()
 		head := n.pipe.head(n.chain.Head)
@@ -196,7 +221,7 @@ func (n *Node) executeBlock(ctx context.Context, txs []pendingTx) (*execution, e
 		if err == nil {
 			ex, err = execute(ctx, n.dispatch, blockInput{
 				head: head, chainID: n.chainID, now: n.clock.Now().UnixNano(),
-				txs: txs, keys: keys, values: values, fetch: fetch,
+				txs: txs, keys: keys, values: values, fetch: fetch, effects: effects,
 			})
 		}
 		if err == nil {
@@ -244,6 +269,7 @@ func (n *Node) complete(ctx context.Context, proposed <-chan *inflight, slots <-
 			continue
 		}
 		stop()
+		n.retryWork(b.work)
 		switch {
 		case errors.Is(err, errStaleBlock), errors.Is(err, raft.ErrNotLeader):
 			// Certainly not committed (or skipped by every node).

@@ -2,28 +2,39 @@ package node
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
+	"github.com/dualchain/dualchain/bridge"
+	"github.com/dualchain/dualchain/coldchain"
 	"github.com/dualchain/dualchain/consensus"
 	"github.com/dualchain/dualchain/hotchain"
 	"github.com/dualchain/dualchain/ledger"
 	"github.com/jonboulle/clockwork"
 )
 
-// stateMachine is the node's Raft state machine: the hot chain in the store
-// and the directory of members' API URLs. Every node applies the same
-// committed entries through it, the leader included. Raft calls Apply,
-// Snapshot and Restore from one goroutine; mu also keeps a rebuild started
-// elsewhere (a reader saw the store wiped) out of their way.
+// stateMachine is the node's Raft state machine: the hot chain in the
+// store, the cold chain on disk, and the directory of members' API URLs.
+// Every node applies the same committed entries through it, the leader
+// included. Raft calls Apply, Snapshot and Restore from one goroutine; mu
+// also keeps a rebuild started elsewhere (a reader saw the store wiped)
+// out of their way.
+//
+// Hot state is always the cold chain's mirror (as of the last cold block)
+// plus dirty, the hot writes since: that is what a snapshot holds, and
+// what a store that lost its state is rebuilt from.
 type stateMachine struct {
 	chain   *chain
+	cold    *coldchain.Chain
 	archive *hotchain.Archive // every applied block, on disk
 	dir     *directory
 	logger  *slog.Logger
@@ -35,6 +46,8 @@ type stateMachine struct {
 	local   func(index uint64, data []byte) (decodedEntry, bool)
 	rebuilt func()      // told when the store was rebuilt: reads before it may be stale
 	fatal   func(error) // a failure retrying cannot fix: the node stops
+	// coldApplied is told of each cold block once it is on disk.
+	coldApplied func(b *ledger.ColdBlock)
 	// replica holds the latest snapshot and the log after it, which a
 	// store that lost its state is rebuilt from; set once Raft is open.
 	replica atomic.Pointer[consensus.Replica]
@@ -44,7 +57,35 @@ type stateMachine struct {
 
 	mu     sync.Mutex
 	broken bool // an entry Raft counts as applied was not (see errBroken)
+	// position is the index of the last entry applied (or skipped).
+	position uint64
+	// dirty holds the hot writes made since the last cold block, by key
+	// (an empty value is a delete); at genesis, the genesis state. It is
+	// a function of the log alone, so every node holds the same.
+	dirty     map[string][]byte
+	dirtySize atomic.Int64 // len(dirty), for the checkpointer
 }
+
+// resetDirty starts dirty over from writes.
+func (s *stateMachine) resetDirty(writes map[string][]byte) {
+	s.dirty = writes
+	s.dirtySize.Store(int64(len(writes)))
+}
+
+// fold records a hot block's writes in dirty.
+func (s *stateMachine) fold(writes []ledger.Write) {
+	if s.dirty == nil {
+		s.dirty = make(map[string][]byte)
+	}
+	for _, w := range writes {
+		s.dirty[string(w.Key)] = w.Value
+	}
+	s.dirtySize.Store(int64(len(s.dirty)))
+}
+
+// changedSinceCheckpoint reports whether hot state changed since the last
+// cold block.
+func (s *stateMachine) changedSinceCheckpoint() bool { return s.dirtySize.Load() > 0 }
 
 var _ consensus.FSM = (*stateMachine)(nil)
 
@@ -70,11 +111,61 @@ func (s *stateMachine) Apply(e consensus.Entry) error {
 			return err
 		}
 	}
-	if d.member != nil {
+	var err error
+	switch {
+	case d.member != nil:
 		s.dir.set(*d.member)
-		return nil
+	case d.cold != nil:
+		err = s.applyCold(e.Index, d.cold)
+	default:
+		err = s.applyBlock(d.update, d.block)
 	}
-	return s.applyBlock(d.update, d.block)
+	if err == nil || errors.Is(err, errStaleBlock) {
+		s.position = e.Index
+	}
+	return err
+}
+
+// applyCold applies a cold block on disk: the checkpoint of the hot head
+// here, the hot writes since the previous one, the settlements and
+// credited deposits found in them, and the cold transactions. A block
+// already on disk (a replay) changes nothing there, and dirty starts over
+// either way.
+func (s *stateMachine) applyCold(index uint64, e *coldEntry) error {
+	head := s.chain.Head()
+	cp := bridge.Scan(s.dirty)
+	in := coldchain.BlockInput{
+		Index: index, Time: e.Time, Mirror: s.dirty,
+		Checkpoint: ledger.Checkpoint{HotHeight: head.Height, HotHash: head.Head, Commitment: head.Commitment.Digest()},
+		Cleaned:    cp.Cleaned,
+	}
+	for _, x := range cp.Escrows {
+		in.Settlements = append(in.Settlements, coldchain.Settlement{Transfer: x.Transfer, HotKey: x.Key})
+	}
+	for _, c := range cp.Credits {
+		in.Credits = append(in.Credits, coldchain.Credit{ID: c.ID, HotHeight: c.HotHeight, HotKey: c.Key})
+	}
+	for i := range e.Txs {
+		tx := &e.Txs[i]
+		ct, err := coldTx(tx, tx.ID())
+		if err != nil {
+			ct.Kind = 0 // the block records it as failed: the leader admits none such
+		}
+		in.Txs = append(in.Txs, ct)
+	}
+	b, err := s.cold.Apply(in)
+	if err != nil {
+		// The disk failed or the cold state is corrupt: retrying will
+		// not help, and skipping would fork this node's cold chain.
+		err = fmt.Errorf("node: apply cold block at %d: %w", index, err)
+		s.fail(err)
+		return err
+	}
+	s.resetDirty(make(map[string][]byte))
+	if b != nil {
+		s.coldApplied(b)
+	}
+	return nil
 }
 
 // applyBlock applies u, whose block is encoded as block, and archives it.
@@ -85,6 +176,7 @@ func (s *stateMachine) applyBlock(u *hotchain.Update, block []byte) error {
 			err = s.archive.Put(u.Block, block)
 		}
 		if err == nil {
+			s.fold(u.Block.Writes)
 			s.applied(u)
 			return nil
 		}
@@ -151,71 +243,59 @@ func (s *stateMachine) check() error {
 	return s.rebuild(target)
 }
 
-// rebuild brings a store that lost its state (or went back in time) to the
-// state after entry upTo: genesis or the newest snapshot, then the log. It
-// never writes a block onto an empty store. Reads are refused meanwhile.
-func (s *stateMachine) rebuild(upTo uint64) error {
-	src := s.replica.Load()
-	if src == nil {
-		return errors.New("node: cannot rebuild the store before Raft is open")
+// rebuild brings a store that lost its state (or went back in time) to
+// the state at the head: the cold chain's mirror plus the hot writes since
+// the last cold block. It never writes a block onto an empty store. Reads
+// are refused meanwhile.
+func (s *stateMachine) rebuild(uint64) error {
+	if s.cold.AppliedIndex() > s.position {
+		// Replaying the log after a restart, behind the cold chain on
+		// disk: its mirror is ahead of the head. A restart restores the
+		// latest snapshot, which holds the mirror it needs.
+		return fmt.Errorf("%w: the store lost its state while the node replayed its log (at %d, cold chain at %d); restart the node",
+			errBroken, s.position, s.cold.AppliedIndex())
 	}
 	s.chain.rebuilding.Store(true)
 	defer s.chain.rebuilding.Store(false)
-	for attempt := 0; ; attempt++ {
-		err := s.rebuildOnce(src, upTo)
-		if !errors.Is(err, consensus.ErrCompacted) || attempt == 3 {
-			if err == nil {
-				s.rebuilds.Add(1)
-				s.rebuilt()
-				s.logger.Info("store rebuilt", "index", s.chain.Head().Index, "height", s.chain.Head().Height)
-			}
-			return err
-		}
-		// A snapshot taken meanwhile compacted the log: start from it.
-	}
-}
-
-func (s *stateMachine) rebuildOnce(src *consensus.Replica, upTo uint64) error {
-	meta, err := s.chain.store.Open(s.ctx, s.chain.gen)
-	if err != nil {
+	if _, err := s.chain.store.Open(s.ctx, s.chain.gen); err != nil {
 		return err
 	}
-	from := meta.Index
-	snapIndex, rc, err := src.LatestSnapshot()
+	meta, err := s.restoreHot(s.chain.Head())
 	if err != nil {
 		return err
-	}
-	if rc != nil {
-		defer rc.Close()
-		if snapIndex > meta.Index {
-			snap, err := readStateSnapshot(rc)
-			if err != nil {
-				return fmt.Errorf("node: snapshot at %d: %w", snapIndex, err)
-			}
-			if meta, err = s.chain.store.Restore(s.ctx, snap.hot); err != nil {
-				return fmt.Errorf("node: restore snapshot at %d: %w", snapIndex, err)
-			}
-			s.restores.Add(1)
-			from = snapIndex
-		}
 	}
 	s.chain.setHead(meta)
-	return src.Entries(from+1, upTo, func(e consensus.Entry) error {
-		d, err := decodeEntry(e.Index, e.Data)
-		if err != nil || d.update == nil {
-			return err // the directory is already current
+	s.rebuilds.Add(1)
+	s.rebuilt()
+	s.logger.Info("store rebuilt from the cold mirror and the writes since", "index", meta.Index, "height", meta.Height)
+	return nil
+}
+
+// restoreHot writes the hot state at head into the store: the cold
+// mirror plus dirty.
+func (s *stateMachine) restoreHot(head hotchain.Meta) (hotchain.Meta, error) {
+	state := make(map[string][]byte)
+	for k, v := range s.cold.Mirror() {
+		state[string(k)] = bytes.Clone(v)
+	}
+	for k, v := range s.dirty {
+		if len(v) == 0 {
+			delete(state, k)
+		} else {
+			state[k] = v
 		}
-		err = s.chain.applyOnce(s.ctx, d.update)
-		if errors.Is(err, hotchain.ErrNotNext) {
-			if ok, merr := s.chain.atHead(s.ctx); merr == nil && ok {
-				return nil // stale when it committed; skipped then too
-			}
-		}
-		if err != nil {
-			return err
-		}
-		return s.archive.Put(d.update.Block, d.block)
-	})
+	}
+	snap := &hotchain.Snapshot{Meta: head, Writes: make([]ledger.Write, 0, len(state))}
+	snap.Meta.Genesis = s.chain.gen.Hash
+	for _, k := range slices.Sorted(maps.Keys(state)) {
+		snap.Writes = append(snap.Writes, ledger.Write{Key: []byte(k), Value: state[k]})
+	}
+	meta, err := s.chain.store.Restore(s.ctx, snap)
+	if err != nil {
+		return meta, fmt.Errorf("node: restore hot state at index %d: %w", head.Index, err)
+	}
+	s.restores.Add(1)
+	return meta, nil
 }
 
 // fail stops the node on a failure retrying cannot fix.
@@ -225,9 +305,11 @@ func (s *stateMachine) fail(err error) {
 	s.fatal(err)
 }
 
-// Snapshot copies the state as of the last applied entry. It reads the
-// whole store, holding up applies meanwhile, which is why snapshots are
-// infrequent; Persist then writes the copy out while applies go on.
+// Snapshot copies the state as of the last applied entry: the directory,
+// the hot head, the hot writes since the last cold block, and the cold
+// chain (a Pebble snapshot, read later by Persist while applies go on).
+// It reads nothing from the store: hot state is the cold mirror plus the
+// writes since, so the snapshot's cost grows with the cold chain.
 func (s *stateMachine) Snapshot() (consensus.Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -239,95 +321,148 @@ func (s *stateMachine) Snapshot() (consensus.Snapshot, error) {
 	if err := s.archive.Sync(); err != nil {
 		return nil, err
 	}
-	hot, err := s.chain.store.Snapshot(s.ctx)
+	cold, err := s.cold.Snapshot()
 	if err != nil {
 		return nil, err
 	}
-	return &stateSnapshot{members: s.dir.list(), hot: hot}, nil
+	head := s.chain.Head()
+	c, err := head.Commitment.MarshalBinary()
+	if err != nil {
+		cold.Release()
+		return nil, err
+	}
+	hdr := snapshotHeader{
+		Members: s.dir.list(), Index: s.position, ColdIndex: cold.Index(),
+		Genesis: s.chain.gen.Hash, HotIndex: head.Index, HotHeight: head.Height, HotHead: head.Head, Commitment: c,
+		Dirty: make([]ledger.Write, 0, len(s.dirty)),
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.dirty)) {
+		hdr.Dirty = append(hdr.Dirty, ledger.Write{Key: []byte(k), Value: s.dirty[k]})
+	}
+	return &stateSnapshot{hdr: hdr, cold: cold}, nil
 }
 
-// Restore replaces the state with a snapshot's, unless the store already
-// holds that state or a later one (a node restarting with its Redis
-// intact): then the store stays, and Raft's replay of the log skips what
-// the store has applied.
+// Restore replaces the state with a snapshot's. Each store is kept when it
+// already holds the snapshot's state or a later one (a node restarting
+// with its Redis and disk intact): Raft's replay of the log then skips
+// what it has applied. Otherwise the cold chain is restored from the
+// snapshot, and the hot store from the cold mirror plus the snapshot's
+// writes since; a cold chain ahead of the snapshot is rolled back to it
+// when the hot store needs its mirror (the log replays what follows).
 func (s *stateMachine) Restore(r io.Reader) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap, err := readStateSnapshot(r)
+	hdr, rest, err := readSnapshotHeader(r)
 	if err != nil {
 		return err
 	}
-	s.dir.replace(snap.members)
-	if meta, err := s.chain.store.Meta(s.ctx); err == nil && meta.Genesis == snap.hot.Meta.Genesis &&
-		meta.Index >= snap.hot.Meta.Index {
-		s.logger.Info("store already holds the snapshot's state; keeping it", "store_index", meta.Index, "snapshot_index", snap.hot.Meta.Index)
+	if hdr.Genesis != s.chain.gen.Hash {
+		return fmt.Errorf("%w: snapshot of chain %s, this node is on %s", hotchain.ErrBadSnapshot, hdr.Genesis, s.chain.gen.Hash)
+	}
+	var commitment hotchain.Commitment
+	if err := commitment.UnmarshalBinary(hdr.Commitment); err != nil {
+		return fmt.Errorf("%w: commitment: %w", hotchain.ErrBadSnapshot, err)
+	}
+	head := hotchain.Meta{Genesis: hdr.Genesis, Index: hdr.HotIndex, Height: hdr.HotHeight, Head: hdr.HotHead, Commitment: commitment}
+	s.dir.replace(hdr.Members)
+	meta, err := s.chain.store.Meta(s.ctx)
+	keepHot := err == nil && meta.Genesis == hdr.Genesis && meta.Index >= head.Index
+	coldAt := s.cold.AppliedIndex()
+	if coldAt < hdr.ColdIndex || !keepHot && coldAt != hdr.ColdIndex {
+		if err := s.cold.Restore(rest); err != nil {
+			return fmt.Errorf("node: restore cold chain: %w", err)
+		}
+		s.logger.Info("restored the cold chain from the snapshot", "cold_index", hdr.ColdIndex, "was", coldAt)
+	}
+	dirty := make(map[string][]byte, len(hdr.Dirty))
+	for _, w := range hdr.Dirty {
+		dirty[string(w.Key)] = w.Value
+	}
+	s.resetDirty(dirty)
+	s.position = hdr.Index
+	if keepHot {
+		s.logger.Info("store already holds the snapshot's state; keeping it", "store_index", meta.Index, "snapshot_index", head.Index)
 		s.chain.setHead(meta)
 		return nil
 	}
 	s.chain.rebuilding.Store(true)
 	defer s.chain.rebuilding.Store(false)
-	meta, err := s.chain.store.Restore(s.ctx, snap.hot)
-	if err != nil {
-		return fmt.Errorf("node: restore snapshot: %w", err)
+	if _, err := s.chain.store.Open(s.ctx, s.chain.gen); err != nil {
+		return err
+	}
+	if meta, err = s.restoreHot(head); err != nil {
+		return err
 	}
 	s.chain.setHead(meta)
-	s.restores.Add(1)
-	s.logger.Info("restored snapshot", "index", meta.Index, "height", meta.Height, "keys", len(snap.hot.Writes))
+	s.logger.Info("restored hot state from the cold mirror and the snapshot's writes", "index", meta.Index, "height", meta.Height, "writes", len(hdr.Dirty))
 	return nil
 }
 
-// stateSnapshot is the state machine's snapshot: the directory, then the
-// hot state (hotchain's snapshot stream).
+// snapshotHeader is the first part of a state snapshot; the cold chain's
+// snapshot stream follows it.
+type snapshotHeader struct {
+	_          struct{} `cbor:",toarray"`
+	Members    []memberInfo
+	Index      uint64 // the last entry applied
+	ColdIndex  uint64 // the last cold block's entry
+	Genesis    ledger.Hash
+	HotIndex   uint64 // the hot head: its entry, height, hash and commitment
+	HotHeight  uint64
+	HotHead    ledger.Hash
+	Commitment []byte
+	Dirty      []ledger.Write // the hot writes since the last cold block, by key
+}
+
+// stateSnapshot is the state machine's snapshot.
 type stateSnapshot struct {
-	members []memberInfo
-	hot     *hotchain.Snapshot
+	hdr  snapshotHeader
+	cold *coldchain.Snapshot
 }
 
 // snapshotMagic starts a state snapshot; its last byte is the version.
-var snapshotMagic = [4]byte{'d', 'c', 's', 1}
+var snapshotMagic = [4]byte{'d', 'c', 's', 2}
 
-// maxDirectoryBytes bounds the directory read from a snapshot.
-const maxDirectoryBytes = 1 << 20
+// maxSnapshotHeader bounds the header read from a snapshot: the hot
+// writes of one checkpoint interval.
+const maxSnapshotHeader = 1 << 30
 
 func (s *stateSnapshot) Persist(w io.Writer) error {
-	members, err := ledger.Marshal(s.members)
+	hdr, err := ledger.Marshal(s.hdr)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	bw.Write(snapshotMagic[:])
-	bw.Write(binary.AppendUvarint(nil, uint64(len(members))))
-	bw.Write(members)
-	if _, err := s.hot.WriteTo(bw); err != nil {
+	bw.Write(binary.AppendUvarint(nil, uint64(len(hdr))))
+	bw.Write(hdr)
+	if _, err := s.cold.WriteTo(bw); err != nil {
 		return err
 	}
 	return bw.Flush()
 }
 
-func (s *stateSnapshot) Release() {}
+func (s *stateSnapshot) Release() { s.cold.Release() }
 
-// readStateSnapshot reads what Persist wrote; input it refuses wraps
+// readSnapshotHeader reads the header Persist wrote, and returns the
+// reader positioned at the cold chain's stream. Input it refuses wraps
 // hotchain.ErrBadSnapshot.
-func readStateSnapshot(r io.Reader) (*stateSnapshot, error) {
+func readSnapshotHeader(r io.Reader) (*snapshotHeader, io.Reader, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	var magic [4]byte
 	if _, err := io.ReadFull(br, magic[:]); err != nil || magic != snapshotMagic {
-		return nil, fmt.Errorf("%w: not a dualchain state snapshot (version %d)", hotchain.ErrBadSnapshot, magic[3])
+		return nil, nil, fmt.Errorf("%w: not a dualchain state snapshot of version %d", hotchain.ErrBadSnapshot, snapshotMagic[3])
 	}
 	n, err := binary.ReadUvarint(br)
-	if err != nil || n > maxDirectoryBytes {
-		return nil, fmt.Errorf("%w: directory length", hotchain.ErrBadSnapshot)
+	if err != nil || n > maxSnapshotHeader {
+		return nil, nil, fmt.Errorf("%w: header length", hotchain.ErrBadSnapshot)
 	}
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(br, buf); err != nil {
-		return nil, fmt.Errorf("%w: directory: %w", hotchain.ErrBadSnapshot, err)
+		return nil, nil, fmt.Errorf("%w: header: %w", hotchain.ErrBadSnapshot, err)
 	}
-	snap := &stateSnapshot{}
-	if err := ledger.Unmarshal(buf, &snap.members); err != nil {
-		return nil, fmt.Errorf("%w: directory: %w", hotchain.ErrBadSnapshot, err)
+	hdr := new(snapshotHeader)
+	if err := ledger.Unmarshal(buf, hdr); err != nil {
+		return nil, nil, fmt.Errorf("%w: header: %w", hotchain.ErrBadSnapshot, err)
 	}
-	if snap.hot, err = hotchain.ReadSnapshot(br); err != nil {
-		return nil, err
-	}
-	return snap, nil
+	return hdr, br, nil
 }

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/dualchain/dualchain/api"
+	"github.com/dualchain/dualchain/client"
 	"github.com/dualchain/dualchain/ledger"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) balanceCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "balance ADDR|KEYFILE",
-		Short:   "Show an account's hot-chain balance and next nonce",
+		Use:   "balance ADDR|KEYFILE",
+		Short: "Show an account's balances and next nonces on the hot and cold chains",
+		Long: "Show the account's hot balance and next nonce, then its cold balance and next cold nonce\n" +
+			"(nonces are per chain). A node without a cold chain shows the hot account only. With\n" +
+			"--json, the hot account's fields with the cold account under \"cold\".",
 		Example: "  dualchain balance dc3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29\n  dualchain balance alice.key --json",
 		Args:    exactArgs(1, "one address"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -25,11 +30,16 @@ func (a *app) balanceCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fields := []field{{"address", acct.Address}, {"balance", acct.Balance}, {"nonce", acct.Nonce}}
-			if acct.PendingNonce > acct.Nonce {
-				fields = append(fields, field{"pending nonce", acct.PendingNonce})
+			v := balanceView{Account: acct}
+			cold, err := c.ColdAccount(ctx, addr)
+			var ce *client.Error
+			switch {
+			case err == nil:
+				v.Cold = &cold
+			case !errors.As(err, &ce) || ce.Code != api.CodeUnsupported:
+				return err
 			}
-			return a.print(acct, fields...)
+			return a.print(v, balanceFields(v)...)
 		},
 	}
 }

@@ -24,10 +24,14 @@ func (a *app) transferCmd() *cobra.Command {
 		Use:   "transfer --key FILE --to ADDR|KEYFILE --amount N",
 		Short: "Send tokens from the key's account to another",
 		Long: "Sign a base-token transfer with the key in FILE and submit it to the node.\n" +
-			"The nonce is the account's next nonce on the node unless --nonce is given.\n" +
-			"With --wait, wait for the block that commits it and show the receipt.",
+			"With --chain cold it moves tokens between cold accounts on the cold chain (to move\n" +
+			"tokens between the chains, see 'dualchain settle' and 'dualchain deposit').\n" +
+			"The nonce is the account's next nonce on that chain (nonces are per chain) unless\n" +
+			"--nonce is given. With --wait, wait for the block that commits it and show the\n" +
+			"receipt; on the cold chain the block is a cold block.",
 		Example: "  dualchain transfer --key alice.key --to dc3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29 --amount 25 --wait\n" +
-			"  dualchain transfer --key ./data/faucet.key --to bob.key --amount 1000 --wait",
+			"  dualchain transfer --key ./data/faucet.key --to bob.key --amount 1000 --wait\n" +
+			"  dualchain transfer --key alice.key --to bob.key --amount 10 --chain cold --wait",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.nonceSet = cmd.Flags().Changed("nonce")
@@ -38,7 +42,7 @@ func (a *app) transferCmd() *cobra.Command {
 	f.StringVar(&o.key, "key", "", "key file of the sender")
 	f.StringVar(&o.to, "to", "", "the recipient: an address, or a key file whose address to use")
 	f.Uint64Var(&o.amount, "amount", 0, "tokens to send (a positive integer)")
-	f.StringVar(&o.chain, "chain", "hot", "chain to transfer on: hot (cold is not yet supported)")
+	f.StringVar(&o.chain, "chain", "hot", "chain to transfer on: hot or cold")
 	f.BoolVar(&o.wait, "wait", false, "wait until the transfer is committed")
 	f.Uint64Var(&o.nonce, "nonce", 0, "use this nonce instead of the account's next one")
 	return cmd
@@ -52,9 +56,7 @@ func (o transferOpts) check() error {
 		return usageErrorf("transfer needs --to ADDR")
 	case o.amount == 0:
 		return usageErrorf("transfer needs --amount N, a positive integer")
-	case o.chain == "cold":
-		return failf("not_supported", "transfers on the cold chain are not yet supported; use --chain hot")
-	case o.chain != "hot":
+	case o.chain != "hot" && o.chain != "cold":
 		return usageErrorf("--chain %q: want hot or cold", o.chain)
 	}
 	return nil
@@ -76,7 +78,7 @@ func (a *app) transfer(cmd *cobra.Command, o transferOpts) error {
 	defer cancel()
 	tx, err := buildTransfer(ctx, c, key, to, o)
 	if err != nil {
-		return err
+		return a.coldError(err)
 	}
 	submit := c.Submit
 	if o.wait {
@@ -84,35 +86,42 @@ func (a *app) transfer(cmd *cobra.Command, o transferOpts) error {
 	}
 	res, err := submit(ctx, tx)
 	if err != nil {
-		return err
+		return a.coldError(err)
+	}
+	if tx.Chain == ledger.Cold {
+		return a.report(res[0], o.wait, field{"chain", "cold"})
 	}
 	return a.report(res[0], o.wait)
 }
 
-// buildTransfer signs a transfer with the node's chain id and, unless
-// given, the account's next nonce.
+// buildTransfer signs a transfer on o's chain with the node's chain id
+// and, unless given, the account's next nonce on that chain.
 func buildTransfer(ctx context.Context, c *client.Client, key *ledger.Key, to ledger.Address, o transferOpts) (*ledger.Tx, error) {
+	chain := ledger.Hot
+	if o.chain == "cold" {
+		chain = ledger.Cold
+	}
 	return buildTx(ctx, c, key, &ledger.Tx{
-		Nonce: o.nonce, Contract: token.Address, Function: token.FuncTransfer,
+		Chain: chain, Nonce: o.nonce, Contract: token.Address, Function: token.FuncTransfer,
 		Args: token.EncodeTransfer(to, o.amount), GasLimit: token.TransferGas,
 	}, o.nonceSet)
 }
 
 // buildTx fills in tx's chain id, sender and, unless nonceSet, the
-// account's next nonce after the node's pending transactions, and signs it.
+// account's next nonce on tx's chain (hot if unset) after the node's
+// pending transactions, and signs it.
 func buildTx(ctx context.Context, c *client.Client, key *ledger.Key, tx *ledger.Tx, nonceSet bool) (*ledger.Tx, error) {
+	if tx.Chain == 0 {
+		tx.Chain = ledger.Hot
+	}
+	if !nonceSet {
+		return tx, c.Prepare(ctx, key, tx)
+	}
 	st, err := c.Status(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if !nonceSet {
-		acct, err := c.Account(ctx, key.Address)
-		if err != nil {
-			return nil, err
-		}
-		tx.Nonce = max(acct.Nonce, acct.PendingNonce)
-	}
-	tx.ChainID, tx.Chain, tx.From = st.ChainID, ledger.Hot, key.Address
+	tx.ChainID, tx.From = st.ChainID, key.Address
 	tx.Sign(key.Private)
 	return tx, nil
 }

@@ -1,4 +1,4 @@
-package coldchain
+package ledger
 
 import (
 	"bytes"
@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-
-	"github.com/dualchain/dualchain/ledger"
 )
 
-// The JSON form of a proof (DESIGN.md has an example):
+// The JSON form of a proof (coldchain/DESIGN.md has an example):
 //
 //	{"version":1,
 //	 "root":"<64 hex>",
@@ -113,12 +111,12 @@ func decodeProof(data []byte) (*Proof, error) {
 	return p, nil
 }
 
-func parseAccount(raw json.RawMessage) (*Account, error) {
+func parseAccount(raw json.RawMessage) (*ProofAccount, error) {
 	m, err := strictObject(raw, []string{"balance", "nonce"}, nil)
 	if err != nil {
 		return nil, err
 	}
-	var a Account
+	var a ProofAccount
 	if a.Balance, err = parseUint(m["balance"]); err != nil {
 		return nil, fmt.Errorf("balance: %w", err)
 	}
@@ -143,15 +141,15 @@ func parseLeaf(raw json.RawMessage) (*ProofLeaf, error) {
 	return &l, nil
 }
 
-func parseSiblings(raw json.RawMessage) ([]ledger.Hash, error) {
+func parseSiblings(raw json.RawMessage) ([]Hash, error) {
 	var ss []json.RawMessage
 	if err := json.Unmarshal(raw, &ss); err != nil || ss == nil {
 		return nil, fmt.Errorf("siblings: not an array")
 	}
-	if len(ss) > maxDepth {
-		return nil, fmt.Errorf("%d siblings, at most %d", len(ss), maxDepth)
+	if len(ss) > ColdTreeDepth {
+		return nil, fmt.Errorf("%d siblings, at most %d", len(ss), ColdTreeDepth)
 	}
-	out := make([]ledger.Hash, len(ss))
+	out := make([]Hash, len(ss))
 	for i, s := range ss {
 		h, err := parseHash(s)
 		if err != nil {
@@ -215,8 +213,8 @@ func parseUint(raw json.RawMessage) (uint64, error) {
 }
 
 // parseHash reads a JSON string of 64 lowercase hex digits.
-func parseHash(raw json.RawMessage) (ledger.Hash, error) {
-	var h ledger.Hash
+func parseHash(raw json.RawMessage) (Hash, error) {
+	var h Hash
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return h, fmt.Errorf("not a string")
@@ -229,14 +227,14 @@ func parseHash(raw json.RawMessage) (ledger.Hash, error) {
 	return h, nil
 }
 
-func parseAddress(raw json.RawMessage) (ledger.Address, error) {
+func parseAddress(raw json.RawMessage) (Address, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return ledger.Address{}, fmt.Errorf("address: not a string")
+		return Address{}, fmt.Errorf("address: not a string")
 	}
-	a, err := ledger.ParseAddress(s)
+	a, err := ParseAddress(s)
 	if err != nil || a.String() != s || string(raw) != `"`+s+`"` {
-		return ledger.Address{}, fmt.Errorf("address: not %q followed by 64 lowercase hex digits: %q", ledger.AddressPrefix, s)
+		return Address{}, fmt.Errorf("address: not %q followed by 64 lowercase hex digits: %q", AddressPrefix, s)
 	}
 	return a, nil
 }

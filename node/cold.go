@@ -1,0 +1,309 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/dualchain/dualchain/api"
+	"github.com/dualchain/dualchain/bridge"
+	"github.com/dualchain/dualchain/coldchain"
+	"github.com/dualchain/dualchain/contracts/token"
+	"github.com/dualchain/dualchain/ledger"
+	"github.com/dualchain/dualchain/vm"
+)
+
+// coldEntry is a cold block as the leader proposes it: its time and its
+// cold transactions, signatures checked. Everything else the block
+// applies each node reads from its own state at the entry's place in the
+// log: the hot head it checkpoints and the hot writes since the previous
+// checkpoint. So every node applies the same block.
+type coldEntry struct {
+	_    struct{} `cbor:",toarray"`
+	Time int64
+	Txs  []ledger.Tx
+}
+
+// coldTx decodes a cold transaction's call: a transfer of the base token
+// between cold accounts, or a deposit to the sender's hot account.
+func coldTx(tx *ledger.Tx, id ledger.Hash) (coldchain.Tx, error) {
+	c := coldchain.Tx{Tx: *tx, ID: id}
+	switch {
+	case tx.Contract == ledger.BridgeAddress && tx.Function == ledger.FuncDeposit:
+		amount, err := ledger.DecodeAmount(tx.Args)
+		if err != nil {
+			return c, detail(ErrBadArgs, "%v", err)
+		}
+		c.Kind, c.Amount = coldchain.TxDeposit, amount
+	case isTransfer(tx):
+		a, err := token.DecodeTransfer(tx.Args)
+		if err != nil {
+			return c, detail(ErrBadArgs, "%v", err)
+		}
+		c.Kind, c.To, c.Amount = coldchain.TxTransfer, a.To, a.Amount
+	default:
+		return c, detail(ErrUnknownContract, "the cold chain runs base token transfers and bridge deposits, not %s.%s",
+			tx.Contract, tx.Function)
+	}
+	return c, nil
+}
+
+// coldPool holds cold transactions until the leader puts them in a cold
+// block. Each sender's transactions must come in nonce order with no gap
+// (the cold chain is for a few large transfers, not a stream).
+type coldPool struct {
+	mu     sync.Mutex
+	limit  int
+	txs    []pendingTx // not yet taken, in arrival order
+	byID   map[ledger.Hash]bool
+	next   map[ledger.Address]uint64 // the nonce after a sender's pending ones
+	count  map[ledger.Address]int    // a sender's pending and taken transactions
+	notify chan struct{}
+}
+
+func newColdPool(limit int) *coldPool {
+	return &coldPool{
+		limit: limit, byID: make(map[ledger.Hash]bool), next: make(map[ledger.Address]uint64),
+		count: make(map[ledger.Address]int), notify: make(chan struct{}, 1),
+	}
+}
+
+// add admits tx, whose sender's committed cold nonce is stateNonce.
+func (p *coldPool) add(tx *ledger.Tx, id ledger.Hash, stateNonce uint64) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byID[id] {
+		return nil // a retry of a pending transaction
+	}
+	want := stateNonce
+	if n, ok := p.next[tx.From]; ok {
+		want = max(want, n)
+	}
+	switch {
+	case tx.Nonce < stateNonce:
+		return detail(ErrNonceTooLow, "cold nonce %d, the account's next cold nonce is %d", tx.Nonce, stateNonce)
+	case tx.Nonce < want:
+		return detail(ErrNonceTaken, "cold nonce %d is pending; the next free one is %d", tx.Nonce, want)
+	case tx.Nonce > want:
+		return detail(ErrNonceTooHigh, "cold nonce %d, the next one must be %d", tx.Nonce, want)
+	case len(p.byID) >= p.limit:
+		return ErrMempoolFull
+	}
+	p.txs = append(p.txs, pendingTx{tx: tx, id: id})
+	p.byID[id] = true
+	p.next[tx.From] = tx.Nonce + 1
+	p.count[tx.From]++
+	select {
+	case p.notify <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// pendingNonce is addr's next cold nonce after its pending transactions.
+func (p *coldPool) pendingNonce(addr ledger.Address, stateNonce uint64) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n, ok := p.next[addr]; ok {
+		return max(n, stateNonce)
+	}
+	return stateNonce
+}
+
+// has reports whether id is pending or taken.
+func (p *coldPool) has(id ledger.Hash) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.byID[id]
+}
+
+func (p *coldPool) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.txs)
+}
+
+// take removes up to n transactions for a block.
+func (p *coldPool) take(n int) []pendingTx {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n = min(n, len(p.txs))
+	out := append([]pendingTx(nil), p.txs[:n]...)
+	p.txs = append(p.txs[:0], p.txs[n:]...)
+	return out
+}
+
+// done forgets taken transactions: committed or dropped.
+func (p *coldPool) done(txs []pendingTx) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range txs {
+		if !p.byID[t.id] {
+			continue
+		}
+		delete(p.byID, t.id)
+		if p.count[t.tx.From]--; p.count[t.tx.From] <= 0 {
+			delete(p.count, t.tx.From)
+			delete(p.next, t.tx.From)
+		}
+	}
+}
+
+// drain removes every transaction not yet taken.
+func (p *coldPool) drain() []pendingTx {
+	out := p.take(len(p.txs))
+	p.done(out)
+	return out
+}
+
+// checkpoint proposes cold blocks while this node leads: one every
+// CheckpointInterval while hot state changed, and sooner (after
+// ColdBlockInterval) while cold transactions wait. One cold block is in
+// flight at a time.
+func (n *Node) checkpoint(ctx context.Context) error {
+	tick := n.clock.NewTicker(min(n.cfg.ColdBlockInterval, n.cfg.CheckpointInterval))
+	defer tick.Stop()
+	last := n.clock.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			n.finishAll(n.cold.pool.drain(), ErrStopped)
+			return nil
+		case <-tick.Chan():
+		case <-n.cold.pool.notify:
+		}
+		if !n.leading.Load() {
+			n.finishAll(n.cold.pool.drain(), ErrNotLeader)
+			continue
+		}
+		since := n.clock.Since(last)
+		txsDue := n.cold.pool.len() > 0 && since >= n.cfg.ColdBlockInterval
+		if !txsDue && (since < n.cfg.CheckpointInterval || !n.sm.changedSinceCheckpoint()) {
+			continue
+		}
+		last = n.clock.Now()
+		if err := n.proposeCold(ctx); err != nil && ctx.Err() == nil {
+			n.logger.Warn("cold block did not commit", "err", err)
+		}
+	}
+}
+
+// proposeCold proposes one cold block with the waiting cold transactions
+// and waits for it to apply here.
+func (n *Node) proposeCold(ctx context.Context) error {
+	taken := n.cold.pool.take(n.cfg.MaxColdBlockTxs)
+	defer n.cold.pool.done(taken)
+	e := coldEntry{Time: n.clock.Now().UnixNano(), Txs: make([]ledger.Tx, len(taken))}
+	for i, p := range taken {
+		e.Txs[i] = *p.tx
+	}
+	data, err := ledger.Marshal(entry{Kind: entryColdBlock, Cold: &e})
+	if err == nil {
+		prop, perr := n.replica.Propose(ctx, data)
+		if err = perr; err == nil {
+			_, err = prop.Wait(ctx)
+		}
+	}
+	if err != nil {
+		n.finishAll(taken, ErrBlockFailed)
+		return err
+	}
+	// Applied: the state machine told the waiters of the included ones.
+	var dropped []pendingTxErr
+	for _, p := range taken {
+		if _, err := n.cold.chain.Tx(p.id); errors.Is(err, coldchain.ErrNotFound) {
+			dropped = append(dropped, pendingTxErr{p.id, detail(ErrNonceGap, "the cold block left it out: its nonce was no longer next")})
+		}
+	}
+	n.finishDropped(dropped)
+	return nil
+}
+
+// coldSide is the node's cold chain and what goes with it.
+type coldSide struct {
+	chain *coldchain.Chain
+	pool  *coldPool
+
+	// work is the bridge's next hot effects: deposits to credit and
+	// records to delete, read from the cold chain after each cold block.
+	// The producer takes it into the next hot block.
+	mu     sync.Mutex
+	work   *bridgeWork
+	notify chan struct{}
+}
+
+type bridgeWork struct {
+	deposits []ledger.BridgeTransfer
+	cleanup  [][]byte
+}
+
+func (w *bridgeWork) empty() bool { return w == nil || len(w.deposits) == 0 && len(w.cleanup) == 0 }
+
+// refreshWork reads the bridge's hot work from the cold chain.
+func (c *coldSide) refreshWork() error {
+	deps, err := c.chain.PendingDeposits()
+	if err != nil {
+		return err
+	}
+	cleanup, err := c.chain.Cleanups()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.work = &bridgeWork{deposits: deps, cleanup: cleanup}
+	c.mu.Unlock()
+	if len(deps)+len(cleanup) > 0 {
+		select {
+		case c.notify <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// takeWork hands the bridge's hot work to the next block, once.
+func (c *coldSide) takeWork() *bridgeWork {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.work
+	c.work = nil
+	if w.empty() {
+		return nil
+	}
+	return w
+}
+
+// effects returns the function that adds w's writes to a block, and the
+// keys it reads.
+func (w *bridgeWork) effects() (func(st vm.State, height uint64) []vm.Write, [][]byte) {
+	if w.empty() {
+		return nil, nil
+	}
+	keys := make([][]byte, 0, 2*len(w.deposits)+len(w.cleanup))
+	for _, d := range w.deposits {
+		keys = append(keys, bridge.MarkerKey(d.ID), token.BalanceKey(d.Owner))
+	}
+	keys = append(keys, w.cleanup...)
+	return func(st vm.State, height uint64) []vm.Write {
+		return bridge.Effects(st, height, w.deposits, w.cleanup)
+	}, keys
+}
+
+// coldApplied runs on every node once a cold block is applied: it tells
+// the clients waiting for its transactions, and, on the leader, reads the
+// bridge's hot work.
+func (n *Node) coldApplied(b *ledger.ColdBlock) {
+	ids := make([]ledger.Hash, len(b.Txs))
+	results := make([]api.WaitResult, len(b.Txs))
+	for i := range b.Txs {
+		ids[i] = b.Receipts[i].TxID
+		results[i].Record = &ledger.TxRecord{Tx: b.Txs[i], Receipt: b.Receipts[i], Height: b.Header.Height, Index: uint32(i)}
+	}
+	n.tracker.finish(ids, results)
+	n.metrics.observeCold(b)
+	if n.leading.Load() {
+		if err := n.cold.refreshWork(); err != nil {
+			n.logger.Error("read the bridge's pending work", "err", err)
+		}
+	}
+}
