@@ -143,9 +143,9 @@ func DefaultConfig() Config {
 		MaxColdBlockTxs:    20_000,
 		ColdPoolSize:       100_000,
 		ColdCacheBytes:     64 << 20,
-		Exec:          ExecNative,
-		VM:            vm.DefaultConfig(),
-		Logger:        slog.Default(),
+		Exec:               ExecNative,
+		VM:                 vm.DefaultConfig(),
+		Logger:             slog.Default(),
 	}
 }
 

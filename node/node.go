@@ -54,7 +54,7 @@ type Node struct {
 	vm       *vm.VM
 	dispatch *dispatcher
 	lock     *os.File      // the data dir's LOCK, held while the node is open
-	leading  atomic.Bool    // this node leads and has applied the log before its term (Barrier)
+	leading  atomic.Bool   // this node leads and has applied the log before its term (Barrier)
 	wiped    chan struct{} // a reader saw the store wiped: rebuild it
 	fatal    chan error    // the state machine cannot go on: the node stops
 
