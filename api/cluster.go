@@ -142,7 +142,7 @@ func (s *Server) forwardSubmit(w http.ResponseWriter, r *http.Request, url strin
 	}
 	s.countSubmitted(sub.res)
 	if wait {
-		sub.waitApplied()
+		sub.waitApplied(txs)
 	}
 	s.logErrors(r, &sub.errs)
 	s.writeSubmit(w, r, sub.res)
@@ -188,23 +188,38 @@ func (sub *submission) forward(url string, txs []*ledger.Tx, at []int, wait bool
 	return nil
 }
 
-// waitApplied waits until this node has applied the highest block the
-// leader reported a transaction committed in.
-func (sub *submission) waitApplied() {
-	c, ok := sub.s.b.(Cluster)
-	var height uint64
-	for _, res := range sub.res {
-		if res.Status == StatusCommitted {
-			height = max(height, res.Block)
+// waitApplied waits until this node has applied the highest hot block,
+// and the highest cold block, the leader reported one of txs committed in.
+func (sub *submission) waitApplied(txs []*ledger.Tx) {
+	var hot, cold uint64
+	for i, res := range sub.res {
+		switch {
+		case res.Status != StatusCommitted:
+		case txs[i].Chain == ledger.Cold:
+			cold = max(cold, res.Block)
+		default:
+			hot = max(hot, res.Block)
 		}
-	}
-	if !ok || height == 0 {
-		return
 	}
 	ctx, cancel := context.WithTimeout(sub.r.Context(), sub.s.cfg.WaitTimeout)
 	defer cancel()
-	if err := c.WaitHeight(ctx, height); err != nil {
-		sub.s.log.Warn("forwarded transactions committed, but this node has not applied them yet", "height", height, "err", err)
+	if c, ok := sub.s.b.(Cluster); ok && hot > 0 {
+		if err := c.WaitHeight(ctx, hot); err != nil {
+			sub.s.log.Warn("forwarded transactions committed, but this node has not applied them yet", "height", hot, "err", err)
+		}
+	}
+	if cb, ok := sub.s.b.(ColdBackend); ok && cold > 0 {
+		for {
+			if _, err := cb.ColdBlock(ctx, cold); err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				sub.s.log.Warn("forwarded cold transactions committed, but this node has not applied them yet", "cold_height", cold)
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
 	}
 }
 

@@ -11,6 +11,11 @@
 //	GET  /v1/blocks/latest         the head block (genesis on a fresh chain, if served)
 //	GET  /v1/blocks?from=H&to=H    a bounded range (BlocksPage)
 //	GET  /v1/accounts/{addr}       balance and next nonce
+//	GET  /v1/cold/accounts/{addr}  cold balance and next cold nonce (ColdBackend)
+//	GET  /v1/cold/blocks/{height}  one cold block (ledger.ColdBlock); also /latest
+//	GET  /v1/cold/proofs/{addr}    ColdProof, ?height=H (default: the latest cold block)
+//	GET  /v1/bridge/transfers/{id} a settle's or deposit's status (BridgeTransfer)
+//	GET  /v1/audit                 this node's sums for `dualchain audit` (Audit)
 //	GET  /v1/status                Status
 //	GET  /metrics                  Prometheus text format
 //

@@ -190,12 +190,15 @@ type Sums struct {
 	Accounts    int    // accounts with a balance
 	Escrowed    uint64 // Σ escrows not credited on the cold chain
 	BadBalances int    // balances or records that do not decode, sums that overflow
+	// Credited holds the deposits with a marker: credited on the hot
+	// chain, whether or not the cold chain has seen it yet.
+	Credited map[ledger.Hash]bool
 }
 
 // Sum adds up the hot state kvs (every key and value), asking credited
 // whether the cold chain has credited an escrow.
 func Sum(kvs func(yield func(key, value []byte) bool), credited func(id ledger.Hash) bool) Sums {
-	var s Sums
+	s := Sums{Credited: make(map[ledger.Hash]bool)}
 	add := func(to *uint64, v uint64) {
 		var carry uint64
 		if *to, carry = bits.Add64(*to, v, 0); carry != 0 {
@@ -213,7 +216,9 @@ func Sum(kvs func(yield func(key, value []byte) bool), credited func(id ledger.H
 			add(&s.Balances, bal)
 			continue
 		}
-		if tag, id, ok := parseRecord(k); ok && tag == escrowTag {
+		if tag, id, ok := parseRecord(k); ok && tag == markerTag {
+			s.Credited[id] = true
+		} else if ok && tag == escrowTag {
 			_, amount, ok := decodeEscrow(v)
 			if !ok {
 				s.BadBalances++

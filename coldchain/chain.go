@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/dualchain/dualchain/ledger"
@@ -121,9 +122,12 @@ type Chain struct {
 	cfg     Config
 	chainID string
 
-	mu   sync.RWMutex // guards st (Restore replaces it) and head
-	st   *State
-	head Head
+	mu     sync.RWMutex // guards st (Restore replaces it), head and closed
+	st     *State
+	head   Head
+	closed bool
+
+	snapshots atomic.Int64 // Snapshots not yet released: Restore must not close the database under them
 }
 
 // OpenChain opens (or creates) the cold chain of chainID in cfg.Dir.
@@ -159,6 +163,10 @@ func (c *Chain) loadHead() error {
 func (c *Chain) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	c.closed = true
 	return c.st.Close()
 }
 
@@ -174,6 +182,9 @@ func (c *Chain) Head() Head {
 func (c *Chain) AppliedIndex() uint64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if c.closed {
+		return 0
+	}
 	return c.st.AppliedIndex()
 }
 
@@ -186,10 +197,13 @@ func (c *Chain) AppliedIndex() uint64 {
 func (c *Chain) Apply(in BlockInput) (*ledger.ColdBlock, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
 	if in.Index <= c.st.AppliedIndex() {
 		return nil, nil
 	}
-	a := &applier{st: c.st, accounts: make(map[ledger.Address]Account)}
+	a := &applier{st: c.st, accounts: make(map[ledger.Address]Account), transfers: make(map[ledger.Hash]Transfer)}
 	height := c.head.Height + 1
 	blk := &ledger.ColdBlock{Header: ledger.ColdHeader{
 		ChainID: c.chainID, Height: height, Parent: c.head.Hash, Time: in.Time, Checkpoint: in.Checkpoint,
@@ -234,9 +248,10 @@ func (c *Chain) Apply(in BlockInput) (*ledger.ColdBlock, error) {
 
 // applier gathers one block's account changes and records.
 type applier struct {
-	st       *State
-	accounts map[ledger.Address]Account // changed accounts, as they are now
-	records  []record
+	st        *State
+	accounts  map[ledger.Address]Account // changed accounts, as they are now
+	transfers map[ledger.Hash]Transfer   // transfer records written by this block, as they are now
+	records   []record
 }
 
 func (a *applier) account(addr ledger.Address) (Account, error) {
@@ -257,6 +272,9 @@ func (a *applier) writes() []AccountWrite {
 }
 
 func (a *applier) transfer(id ledger.Hash) (Transfer, bool, error) {
+	if t, ok := a.transfers[id]; ok {
+		return t, true, nil // a settlement or credit seen twice in one block counts once
+	}
 	v, ok, err := a.st.get(tagged(transferTag, id[:]))
 	if err != nil || !ok {
 		return Transfer{}, false, err
@@ -270,6 +288,7 @@ func (a *applier) transfer(id ledger.Hash) (Transfer, bool, error) {
 
 func (a *applier) putTransfer(t Transfer) {
 	id := t.Transfer.ID
+	a.transfers[id] = t
 	a.records = append(a.records, record{key: tagged(transferTag, id[:]), value: mustMarshal(t)})
 }
 
@@ -375,6 +394,9 @@ func (a *applier) run(blk *ledger.ColdBlock, tx *Tx) error {
 func (c *Chain) Block(height uint64) (*ledger.ColdBlock, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
 	return c.block(height)
 }
 
@@ -398,6 +420,9 @@ func (c *Chain) block(height uint64) (*ledger.ColdBlock, error) {
 func (c *Chain) Tx(id ledger.Hash) (*ledger.TxRecord, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
 	v, ok, err := c.st.get(tagged(txTag, id[:]))
 	if err != nil {
 		return nil, err
@@ -420,6 +445,9 @@ func (c *Chain) Tx(id ledger.Hash) (*ledger.TxRecord, error) {
 func (c *Chain) Account(addr ledger.Address) (Account, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if c.closed {
+		return Account{}, ErrClosed
+	}
 	a, _, err := c.st.Account(addr)
 	return a, err
 }
@@ -429,6 +457,9 @@ func (c *Chain) Account(addr ledger.Address) (Account, error) {
 func (c *Chain) Transfer(id ledger.Hash) (Transfer, bool, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if c.closed {
+		return Transfer{}, false, ErrClosed
+	}
 	return (&applier{st: c.st}).transfer(id)
 }
 
@@ -437,6 +468,9 @@ func (c *Chain) Transfer(id ledger.Hash) (Transfer, bool, error) {
 func (c *Chain) Prove(addr ledger.Address, height uint64) (*Proof, Head, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	if c.closed {
+		return nil, Head{}, ErrClosed
+	}
 	if c.head.Height == 0 {
 		return nil, Head{}, fmt.Errorf("%w: no cold block yet", ErrNotFound)
 	}
@@ -496,8 +530,12 @@ type Sums struct {
 	BadBalances int    // records that do not decode, sums that overflow
 }
 
-// Sum adds up the cold state.
+// Sum adds up the cold state, from one point in time.
 func (c *Chain) Sum() (Sums, error) {
+	// One read lock over both scans: an Apply between them would count a
+	// deposit it debits twice, or one it credits not at all.
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	var s Sums
 	add := func(to *uint64, v uint64) {
 		var carry uint64
@@ -505,7 +543,7 @@ func (c *Chain) Sum() (Sums, error) {
 			s.BadBalances++
 		}
 	}
-	err := c.scan(accountPrefix, func(_, v []byte) error {
+	err := c.scanLocked(accountPrefix, func(_, v []byte) error {
 		a, ok := decodeAccount(v)
 		if !ok {
 			s.BadBalances++
@@ -518,7 +556,7 @@ func (c *Chain) Sum() (Sums, error) {
 	if err != nil {
 		return s, err
 	}
-	err = c.scan(pendingTag, func(_, v []byte) error {
+	err = c.scanLocked(pendingTag, func(_, v []byte) error {
 		var t ledger.BridgeTransfer
 		if ledger.Unmarshal(v, &t) != nil {
 			s.BadBalances++
@@ -535,7 +573,12 @@ func (c *Chain) Sum() (Sums, error) {
 func (c *Chain) scan(tag byte, fn func(k, v []byte) error) error {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if c.st.db == nil {
+	return c.scanLocked(tag, fn)
+}
+
+// scanLocked is scan for a caller that holds c.mu.
+func (c *Chain) scanLocked(tag byte, fn func(k, v []byte) error) error {
+	if c.closed {
 		return ErrClosed
 	}
 	it, err := c.st.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tag}, UpperBound: []byte{tag + 1}})

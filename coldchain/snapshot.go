@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -26,6 +27,10 @@ var coldSnapshotMagic = [4]byte{'d', 'c', 'c', 1}
 // ErrBadSnapshot: a snapshot stream is malformed or its checksum fails.
 var ErrBadSnapshot = errors.New("coldchain: bad snapshot")
 
+// ErrSnapshotOpen: Restore cannot replace the database while a snapshot
+// of it is open (Raft may be persisting it); it can once that is released.
+var ErrSnapshotOpen = errors.New("coldchain: a snapshot of the chain is open")
+
 // maxSnapshotRecord bounds one key or value read from a snapshot.
 const maxSnapshotRecord = 64 << 20
 
@@ -33,6 +38,7 @@ const maxSnapshotRecord = 64 << 20
 type Snapshot struct {
 	snap  *pebble.Snapshot
 	index uint64
+	open  *atomic.Int64 // the chain's count of open snapshots
 }
 
 // Snapshot captures the chain as it is now: cheap, it reads nothing.
@@ -40,17 +46,21 @@ type Snapshot struct {
 func (c *Chain) Snapshot() (*Snapshot, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if c.st.db == nil {
+	if c.closed {
 		return nil, ErrClosed
 	}
-	return &Snapshot{snap: c.st.db.NewSnapshot(), index: c.st.AppliedIndex()}, nil
+	c.snapshots.Add(1)
+	return &Snapshot{snap: c.st.db.NewSnapshot(), index: c.st.AppliedIndex(), open: &c.snapshots}, nil
 }
 
 // Index is the log index of the last cold block in the snapshot.
 func (s *Snapshot) Index() uint64 { return s.index }
 
 // Release frees the snapshot.
-func (s *Snapshot) Release() { _ = s.snap.Close() }
+func (s *Snapshot) Release() {
+	_ = s.snap.Close() // panics if released twice
+	s.open.Add(-1)
+}
 
 // WriteTo writes the snapshot's records to w.
 func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
@@ -100,10 +110,21 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // Restore replaces the chain's database with a snapshot's records. It
 // writes them into a new database beside the old one, synced, and only
 // then swaps the two: a crash at any point leaves the old database or the
-// new one whole (OpenChain finishes a swap a crash interrupted).
+// new one whole (OpenChain finishes a swap a crash interrupted). It
+// refuses, changing nothing, while a Snapshot of the chain is open
+// (ErrSnapshotOpen). If the swap fails the chain is closed; OpenChain
+// opens whichever database is whole.
 func (c *Chain) Restore(r io.Reader) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	// Closing the database under an open snapshot would fail the Close
+	// and the snapshot's reads. No snapshot opens while c.mu is held.
+	if n := c.snapshots.Load(); n > 0 {
+		return fmt.Errorf("%w: %d open", ErrSnapshotOpen, n)
+	}
 	fs := c.fs()
 	tmp, old := c.cfg.Dir+".restore", c.cfg.Dir+".old"
 	if err := fs.RemoveAll(tmp); err != nil {
@@ -113,6 +134,16 @@ func (c *Chain) Restore(r io.Reader) error {
 		_ = fs.RemoveAll(tmp)
 		return err
 	}
+	if err := c.swap(fs, tmp, old); err != nil {
+		c.closed = true // the old database is closed: answer ErrClosed, not a nil pointer
+		return err
+	}
+	return nil
+}
+
+// swap closes the chain's database, puts the restored one at tmp in its
+// place, and opens that.
+func (c *Chain) swap(fs vfs.FS, tmp, old string) error {
 	if err := c.st.Close(); err != nil && !errors.Is(err, ErrClosed) {
 		return err
 	}
@@ -133,7 +164,11 @@ func (c *Chain) Restore(r io.Reader) error {
 		return err
 	}
 	c.st = st
-	return c.loadHead()
+	if err := c.loadHead(); err != nil {
+		_ = st.Close()
+		return err
+	}
+	return nil
 }
 
 func (c *Chain) fs() vfs.FS {

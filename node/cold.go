@@ -123,11 +123,13 @@ func (p *coldPool) len() int {
 	return len(p.txs)
 }
 
-// take removes up to n transactions for a block.
+// take removes up to n transactions for a block; n < 0 takes all.
 func (p *coldPool) take(n int) []pendingTx {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n = min(n, len(p.txs))
+	if n < 0 || n > len(p.txs) {
+		n = len(p.txs)
+	}
 	out := append([]pendingTx(nil), p.txs[:n]...)
 	p.txs = append(p.txs[:0], p.txs[n:]...)
 	return out
@@ -151,7 +153,7 @@ func (p *coldPool) done(txs []pendingTx) {
 
 // drain removes every transaction not yet taken.
 func (p *coldPool) drain() []pendingTx {
-	out := p.take(len(p.txs))
+	out := p.take(-1)
 	p.done(out)
 	return out
 }

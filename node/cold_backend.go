@@ -163,12 +163,24 @@ func (b backend) Audit(ctx context.Context) (api.Audit, error) {
 	if err != nil {
 		return api.Audit{}, err
 	}
+	// A deposit stays pending on the cold chain until the cold block after
+	// its hot credit: from the credit on, its value is in a hot balance.
+	deps, err := cold.PendingDeposits()
+	if err != nil {
+		return api.Audit{}, err
+	}
+	var inFlight uint64
+	for _, d := range deps {
+		if !hot.Credited[d.ID] {
+			inFlight += d.Amount
+		}
+	}
 	head, ch := b.n.chain.Head(), cold.Head()
 	a := api.Audit{
 		NodeID: b.n.cfg.NodeID, AppliedIndex: sm.position,
 		HotHeight: head.Height, HotCommitment: head.Commitment.Digest(), ColdHeight: ch.Height, ColdRoot: ch.Root,
 		Supply: b.n.supply, HotBalances: hot.Balances, ColdBalances: cs.Balances,
-		InFlightSettles: hot.Escrowed, InFlightDeposits: cs.Pending,
+		InFlightSettles: hot.Escrowed, InFlightDeposits: inFlight,
 		HotAccounts: hot.Accounts, ColdAccounts: cs.Accounts, BadBalances: hot.BadBalances + cs.BadBalances,
 	}
 	a.MirrorMismatches = sm.mirrorMismatches(snap.Writes)

@@ -64,7 +64,8 @@ type Config struct {
 
 	Logger *slog.Logger
 
-	store hotchain.Store // tests: use this store instead of opening one
+	store   hotchain.Store          // tests: use this store instead of opening one
+	crashAt func(point string) bool // tests: stop the node at this crash point of applying an entry
 }
 
 // Peer is a voter of a new cluster.

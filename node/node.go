@@ -150,6 +150,7 @@ func (n *Node) openStore(ctx context.Context, gen *hotchain.Genesis) error {
 	n.sm = &stateMachine{
 		chain: n.chain, cold: cold, archive: n.archive, dir: n.dir, logger: n.logger, clock: n.clock, ctx: n.life,
 		applied: n.blockApplied, rebuilt: n.pool.reset, fatal: n.fail, local: n.pipe.decoded, coldApplied: n.coldApplied,
+		crashAt: n.cfg.crashAt,
 	}
 	n.sm.resetDirty(genesisDirty(gen))
 	return nil

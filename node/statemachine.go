@@ -48,6 +48,9 @@ type stateMachine struct {
 	fatal   func(error) // a failure retrying cannot fix: the node stops
 	// coldApplied is told of each cold block once it is on disk.
 	coldApplied func(b *ledger.ColdBlock)
+	// crashAt, if set, is asked at each crash point of applying an entry
+	// (crashPoints); true stops the node there, as a kill would (tests).
+	crashAt func(point string) bool
 	// replica holds the latest snapshot and the log after it, which a
 	// store that lost its state is rebuilt from; set once Raft is open.
 	replica atomic.Pointer[consensus.Replica]
@@ -153,7 +156,13 @@ func (s *stateMachine) applyCold(index uint64, e *coldEntry) error {
 		}
 		in.Txs = append(in.Txs, ct)
 	}
+	if s.crash(crashColdBefore) {
+		return errCrashed
+	}
 	b, err := s.cold.Apply(in)
+	if err == nil && s.crash(crashColdApplied) {
+		return errCrashed
+	}
 	if err != nil {
 		// The disk failed or the cold state is corrupt: retrying will
 		// not help, and skipping would fork this node's cold chain.
@@ -172,6 +181,9 @@ func (s *stateMachine) applyCold(index uint64, e *coldEntry) error {
 func (s *stateMachine) applyBlock(u *hotchain.Update, block []byte) error {
 	for attempt := 0; ; attempt++ {
 		err := s.chain.applyOnce(s.ctx, u)
+		if err == nil && s.crash(crashHotApplied) {
+			return errCrashed
+		}
 		if err == nil {
 			err = s.archive.Put(u.Block, block)
 		}
@@ -296,6 +308,29 @@ func (s *stateMachine) restoreHot(head hotchain.Meta) (hotchain.Meta, error) {
 	}
 	s.restores.Add(1)
 	return meta, nil
+}
+
+// Crash points of applying an entry, for tests of what a kill there does.
+const (
+	crashHotApplied  = "hot-applied"  // a hot block is in the store, not yet archived nor folded into dirty
+	crashColdBefore  = "cold-before"  // a cold block is about to be written
+	crashColdApplied = "cold-applied" // a cold block is on disk; dirty not yet reset, waiters not told
+)
+
+// crashPoints lists them.
+var crashPoints = []string{crashHotApplied, crashColdBefore, crashColdApplied}
+
+// errCrashed is what applying an entry returns at a crash point.
+var errCrashed = errors.New("node: stopped at a crash point (test)")
+
+// crash reports whether to stop at point, and if so stops the node.
+func (s *stateMachine) crash(point string) bool {
+	if s.crashAt == nil || !s.crashAt(point) {
+		return false
+	}
+	s.logger.Warn("crash point reached; stopping", "point", point)
+	s.fail(errCrashed)
+	return true
 }
 
 // fail stops the node on a failure retrying cannot fix.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/dualchain/dualchain/api"
 	"github.com/dualchain/dualchain/client"
@@ -128,7 +129,7 @@ func clusterTargets(dir string) ([]auditTarget, error) {
 
 // runAudit audits targets; each round of requests to the nodes (audits,
 // then cold blocks, then hot blocks) is bounded by timeout.
-func runAudit(ctx context.Context, timeout timeoutDuration, targets []auditTarget) auditReport {
+func runAudit(ctx context.Context, timeout time.Duration, targets []auditTarget) auditReport {
 	nodes := fetchAudits(ctx, timeout, targets)
 	var checks []auditCheck
 	for _, n := range nodes {
@@ -143,7 +144,7 @@ func runAudit(ctx context.Context, timeout timeoutDuration, targets []auditTarge
 }
 
 // fetchAudits asks every target for its audit, all at once.
-func fetchAudits(ctx context.Context, timeout timeoutDuration, targets []auditTarget) []auditNode {
+func fetchAudits(ctx context.Context, timeout time.Duration, targets []auditTarget) []auditNode {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	nodes := make([]auditNode, len(targets))
@@ -157,23 +158,32 @@ func fetchAudits(ctx context.Context, timeout timeoutDuration, targets []auditTa
 			} else {
 				n.Audit = &au
 			}
-			if n.ID == "" {
-				n.ID = nodeLabel(t.url, n.Audit)
-			}
 			nodes[i] = n
 		})
 	}
 	wg.Wait()
+	nameNodes(nodes)
 	return nodes
 }
 
-// nodeLabel names a node outside a cluster: by the id it reports, else by
-// its URL.
-func nodeLabel(url string, au *api.Audit) string {
-	if au != nil && au.NodeID != "" {
-		return au.NodeID
+// nameNodes names the nodes outside a cluster by the ids they report, or
+// by their URLs where a node reports none or two report the same.
+func nameNodes(nodes []auditNode) {
+	seen := map[string]int{}
+	for _, n := range nodes {
+		if n.Audit != nil {
+			seen[n.Audit.NodeID]++
+		}
 	}
-	return url
+	for i, n := range nodes {
+		switch {
+		case n.ID != "":
+		case n.Audit != nil && n.Audit.NodeID != "" && seen[n.Audit.NodeID] == 1:
+			nodes[i].ID = n.Audit.NodeID
+		default:
+			nodes[i].ID = n.URL
+		}
+	}
 }
 
 // describeNodeError tells why a node did not answer, in one line.
@@ -201,26 +211,23 @@ func nodeChecks(n auditNode) []auditCheck {
 
 // conservation shows the sum the conservation check adds up.
 func conservation(au *api.Audit) string {
-	parts := []uint64{au.HotBalances, au.ColdBalances, au.InFlightSettles, au.InFlightDeposits}
 	var sum uint64
-	total := ""
-	for _, v := range parts {
-		if sum+v < sum {
-			total = "overflows"
-		}
+	overflow := false
+	for _, v := range []uint64{au.HotBalances, au.ColdBalances, au.InFlightSettles, au.InFlightDeposits} {
+		overflow = overflow || sum+v < sum
 		sum += v
 	}
-	if total == "" {
-		total = fmt.Sprint(sum)
-	}
-	rel := "="
-	if !au.Conserved() {
+	total, rel := fmt.Sprint(sum), "="
+	switch {
+	case overflow:
+		total, rel = "more than 2^64", "≠"
+	case sum != au.Supply:
 		rel = "≠"
 	}
 	s := fmt.Sprintf("hot %d + cold %d + settling %d + depositing %d = %s %s supply %d",
 		au.HotBalances, au.ColdBalances, au.InFlightSettles, au.InFlightDeposits, total, rel, au.Supply)
 	if au.BadBalances != 0 {
-		s += fmt.Sprintf(" (and %d bad balances left out)", au.BadBalances)
+		s += fmt.Sprintf(", but %d balances are bad: the sums cannot be trusted", au.BadBalances)
 	}
 	return s
 }
@@ -245,7 +252,7 @@ type blockID struct {
 // compareAt is a check across nodes: at the lowest height any answering
 // node reports, fetch each node's block there and compare what fetch
 // returns.
-func compareAt(ctx context.Context, timeout timeoutDuration, nodes []auditNode, check, chain, what string,
+func compareAt(ctx context.Context, timeout time.Duration, nodes []auditNode, check, chain, what string,
 	height func(*api.Audit) uint64, fetch func(context.Context, *client.Client, uint64) (blockID, error)) auditCheck {
 	up := answered(nodes)
 	if len(up) == 0 {
@@ -263,7 +270,7 @@ func compareAt(ctx context.Context, timeout timeoutDuration, nodes []auditNode, 
 }
 
 // fetchBlocks fetches each node's block at height h, all at once.
-func fetchBlocks(ctx context.Context, timeout timeoutDuration, up []auditNode, h uint64,
+func fetchBlocks(ctx context.Context, timeout time.Duration, up []auditNode, h uint64,
 	fetch func(context.Context, *client.Client, uint64) (blockID, error)) []blockID {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -295,15 +302,22 @@ func judge(check, chain, what string, up []auditNode, h uint64, ids []blockID) a
 		}
 	}
 	if agree {
-		return auditCheck{check, "all", true, fmt.Sprintf("at %s height %d, %d nodes: %s %s, hash %s",
-			chain, h, len(ids), what, ids[0].root, ids[0].hash)}
+		return auditCheck{check, "all", true, fmt.Sprintf("at %s height %d, %s: %s %s, hash %s",
+			chain, h, nodesCount(len(ids)), what, ids[0].root, ids[0].hash)}
 	}
 	return auditCheck{check, "all", false, fmt.Sprintf("at %s height %d: %s", chain, h, strings.Join(each, "; "))}
 }
 
+func nodesCount(n int) string {
+	if n == 1 {
+		return "1 node"
+	}
+	return fmt.Sprintf("%d nodes", n)
+}
+
 func short(h ledger.Hash) string { return localcluster.ShortHash(h.String()) }
 
-func compareCold(ctx context.Context, timeout timeoutDuration, nodes []auditNode) auditCheck {
+func compareCold(ctx context.Context, timeout time.Duration, nodes []auditNode) auditCheck {
 	return compareAt(ctx, timeout, nodes, checkColdRoots, "cold", "state root",
 		func(au *api.Audit) uint64 { return au.ColdHeight },
 		func(ctx context.Context, c *client.Client, h uint64) (blockID, error) {
@@ -318,7 +332,7 @@ func compareCold(ctx context.Context, timeout timeoutDuration, nodes []auditNode
 		})
 }
 
-func compareHot(ctx context.Context, timeout timeoutDuration, nodes []auditNode) auditCheck {
+func compareHot(ctx context.Context, timeout time.Duration, nodes []auditNode) auditCheck {
 	return compareAt(ctx, timeout, nodes, checkHotCommits, "hot", "commitment",
 		func(au *api.Audit) uint64 { return au.HotHeight },
 		func(ctx context.Context, c *client.Client, h uint64) (blockID, error) {

@@ -46,7 +46,7 @@ func (a *app) coldBlockCmd() *cobra.Command {
 			"transactions, settlements credited, deposits debited and deposits seen credited it holds.\n" +
 			"With --json, the whole block.",
 		Example: "  dualchain cold block\n  dualchain cold block 12\n  dualchain cold block 12 --json",
-		Args:    cobra.MaximumNArgs(1),
+		Args:    maxArgs(1, "at most one height"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var h uint64
 			if len(args) == 1 {
@@ -124,4 +124,14 @@ func balanceFields(v balanceView) []field {
 		fs = append(fs, field{"cold pending nonce", v.Cold.PendingNonce})
 	}
 	return fs
+}
+
+// maxArgs wants at most n positional arguments, described by what.
+func maxArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usageErrorf("%s wants %s (see '%s --help')", cmd.CommandPath(), what, cmd.CommandPath())
+		}
+		return nil
+	}
 }

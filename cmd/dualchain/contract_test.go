@@ -105,7 +105,7 @@ func TestDeployAndCall(t *testing.T) {
 		t.Errorf("register str:alice again: stderr %q, want name taken", taken.stderr)
 	}
 
-	acct := parseJSON[ledger.Account](t, n.run(t, "balance", n.faucetKey, "--json").ok(t))
+	acct := parseJSON[balanceView](t, n.run(t, "balance", n.faucetKey, "--json").ok(t))
 	if acct.Nonce != 8 {
 		t.Errorf("faucet nonce = %d, want 8: two deploys and six calls, failed ones included", acct.Nonce)
 	}
@@ -115,7 +115,7 @@ func TestDeployAndCall(t *testing.T) {
 // key file.
 func TestCallToken(t *testing.T) {
 	n, _ := startDevNode(t)
-	acct := parseJSON[ledger.Account](t, n.run(t, "balance", n.faucetKey, "--json").ok(t))
+	acct := parseJSON[balanceView](t, n.run(t, "balance", n.faucetKey, "--json").ok(t))
 	r := n.run(t, "call", "--key", n.faucetKey, "token", "balance_of", "addr:"+n.faucetKey).ok(t)
 	wantLines(t, r.stdout, "status committed", "result ok", "path native",
 		"output "+hex.EncodeToString(binary.BigEndian.AppendUint64(nil, acct.Balance)))

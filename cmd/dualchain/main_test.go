@@ -158,7 +158,7 @@ func TestTransferWait(t *testing.T) {
 		t.Fatalf("transfer result = %+v, want committed ok in block 1", res)
 	}
 
-	acct := parseJSON[ledger.Account](t, n.run(t, "balance", bob.Address.String(), "--json").ok(t))
+	acct := parseJSON[balanceView](t, n.run(t, "balance", bob.Address.String(), "--json").ok(t))
 	if acct.Balance != 25 || acct.Address != bob.Address {
 		t.Errorf("balance --json = %+v, want 25", acct)
 	}
@@ -211,7 +211,7 @@ func TestTransferPending(t *testing.T) {
 	if next.Status != api.StatusPending {
 		t.Errorf("second transfer without --wait = %+v, want pending", next)
 	}
-	acct := parseJSON[ledger.Account](t, n.run(t, "balance", faucet.Address.String(), "--json").ok(t))
+	acct := parseJSON[balanceView](t, n.run(t, "balance", faucet.Address.String(), "--json").ok(t))
 	if acct.Nonce != 0 || acct.PendingNonce != 2 {
 		t.Errorf("balance --json = %+v, want nonce 0 and pending_nonce 2", acct)
 	}

@@ -29,7 +29,8 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		"--max-block-txs", "500", "--mempool-size", "5000", "--nonce-window", "64", "--log-level", "debug",
 		"--exec", "both", "--vm-deadline", "2s", "--max-block-gas", "50000000",
 		"--id", "n2", "--raft", "127.0.0.1:9100", "--peers", "n1=127.0.0.1:9101=http://h1:1/,n2=127.0.0.1:9100=http://h2:2",
-		"--admin-token", "tok", "--snapshot-threshold", "64", "--raft-log", "bolt", "--max-in-flight", "2")
+		"--admin-token", "tok", "--snapshot-threshold", "64", "--raft-log", "bolt", "--max-in-flight", "2",
+		"--checkpoint-interval", "2s", "--cold-block-interval", "50ms", "--max-cold-block-txs", "300", "--cold-pool-size", "900")
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -39,8 +40,10 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		MempoolSize: 5000, NonceWindow: 64, Logger: cfg.Logger, Exec: node.ExecBoth,
 		VM:     vm.Config{Deadline: 2 * time.Second, MaxPrograms: vm.DefaultConfig().MaxPrograms},
 		NodeID: "n2", RaftAddr: "127.0.0.1:9100", AdminToken: "tok", MaxInFlight: 2,
-		Peers: []node.Peer{{ID: "n1", RaftAddr: "127.0.0.1:9101", URL: "http://h1:1"}, {ID: "n2", RaftAddr: "127.0.0.1:9100", URL: "http://h2:2"}},
-		Raft:  node.DefaultConfig().Raft,
+		Peers:              []node.Peer{{ID: "n1", RaftAddr: "127.0.0.1:9101", URL: "http://h1:1"}, {ID: "n2", RaftAddr: "127.0.0.1:9100", URL: "http://h2:2"}},
+		Raft:               node.DefaultConfig().Raft,
+		CheckpointInterval: 2 * time.Second, ColdBlockInterval: 50 * time.Millisecond, MaxColdBlockTxs: 300, ColdPoolSize: 900,
+		ColdCacheBytes: node.DefaultConfig().ColdCacheBytes,
 	}
 	want.Raft.SnapshotThreshold, want.Raft.LogStore = 64, node.RaftLogStore("bolt")
 	if !reflect.DeepEqual(cfg, want) {

@@ -116,18 +116,15 @@ func (a *app) proofVerifyCmd() *cobra.Command {
 			"root, and, with --address, be about that account. It prints the account it proves, whether\n" +
 			"the account is in the state (inclusion) or not (non-inclusion), and its balance and nonce.\n" +
 			"Any mismatch exits 1 with the reason. Take the root from a source you trust, such as the\n" +
-			"state root of 'dualchain cold block HEIGHT' asked of a node you run.",
+			"state root of 'dualchain cold block HEIGHT' asked of a node you run. No node is asked:\n" +
+			"--node and --cluster are ignored.",
 		Example: "  dualchain proof verify proof.json --root 9a1f0c3e5b7d2a4c6e8f0b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a\n" +
 			"  dualchain proof verify proof.json --root $ROOT --address alice.key --json",
 		Args: exactArgs(1, "the proof file: dualchain proof verify FILE --root HEX"),
-		// Offline: no node is chosen, asked or even named.
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			if cmd.Flags().Changed("node") || cmd.Flags().Changed("cluster") {
-				return usageErrorf("proof verify works offline: it takes no --node or --cluster")
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error { return a.proofVerify(args[0], o) },
+		// Offline: no node is chosen or asked (--node and --cluster are
+		// ignored), instead of the root's hook that picks one.
+		PersistentPreRunE: func(*cobra.Command, []string) error { return nil },
+		RunE:              func(cmd *cobra.Command, args []string) error { return a.proofVerify(args[0], o) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.root, "root", "", "the trusted cold state root (64 hex digits)")

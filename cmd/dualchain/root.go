@@ -48,6 +48,9 @@ func (a *app) rootCmd() *cobra.Command {
 		Example: `  dualchain node --data ./data --http 127.0.0.1:8545 --dev
   dualchain keys new --out alice.key
   dualchain transfer --key ./data/faucet.key --to alice.key --amount 100 --wait
+  dualchain settle --key alice.key --amount 40 --wait
+  dualchain bridge status $ID --wait
+  dualchain audit --cluster ./lc
   dualchain status --json`,
 		Args:          noArgs,
 		SilenceErrors: true,
@@ -72,7 +75,8 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetHelpCommand(helpCmd())
 	a.globalFlags(root)
 	root.AddCommand(a.nodeCmd(), a.keysCmd(), a.transferCmd(), a.balanceCmd(),
-		a.deployCmd(), a.callCmd(), a.txCmd(), a.statusCmd(), a.versionCmd(), a.clusterCmd())
+		a.deployCmd(), a.callCmd(), a.txCmd(), a.statusCmd(), a.versionCmd(), a.clusterCmd(),
+		a.settleCmd(), a.depositCmd(), a.bridgeCmd(), a.coldCmd(), a.proofCmd(), a.auditCmd())
 	return root
 }
 
