@@ -441,6 +441,17 @@ func (c *Chain) Tx(id ledger.Hash) (*ledger.TxRecord, error) {
 	return &ledger.TxRecord{Tx: b.Txs[i], Receipt: b.Receipts[i], Height: height, Index: i}, nil
 }
 
+// Included reports whether a cold block holds the transaction id.
+func (c *Chain) Included(id ledger.Hash) (bool, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return false, ErrClosed
+	}
+	_, ok, err := c.st.get(tagged(txTag, id[:]))
+	return ok, err
+}
+
 // Account returns addr's cold account (zero if none).
 func (c *Chain) Account(addr ledger.Address) (Account, error) {
 	c.mu.RLock()

@@ -16,22 +16,27 @@ type Config struct {
 	FS vfs.FS
 	// CacheSize is Pebble's block cache, in bytes; 0 means Pebble's default.
 	CacheSize int64
-	// NodeCacheDepth keeps the tree's nodes above this depth in memory
-	// (at most about 2^(depth+1) nodes of 65 bytes and a hash); 0 keeps
-	// none.
-	NodeCacheDepth int
+	// KeepVersions is how many roots ProveAt can prove against: the roots
+	// of the last KeepVersions applies (the current one included). The
+	// database keeps their trees' pages, about the pages of one Apply per
+	// root (DESIGN.md). 0 means DefaultKeepVersions.
+	KeepVersions int
 	// Logger receives Pebble's logs; nil discards them.
 	Logger *slog.Logger
 }
 
+// DefaultKeepVersions is KeepVersions unless set: the roots of the last
+// 128 cold blocks.
+const DefaultKeepVersions = 128
+
 // DefaultConfig returns the configuration for a state on disk in dir.
 func DefaultConfig(dir string) Config {
-	return Config{Dir: dir, CacheSize: 256 << 20, NodeCacheDepth: 16}
+	return Config{Dir: dir, CacheSize: 256 << 20, KeepVersions: DefaultKeepVersions}
 }
 
 // TestConfig returns a configuration for a state in memory.
 func TestConfig() Config {
-	return Config{Dir: "cold", FS: vfs.NewMem(), NodeCacheDepth: 4}
+	return Config{Dir: "cold", FS: vfs.NewMem(), KeepVersions: 4}
 }
 
 // Validate reports a configuration that cannot work.
@@ -39,13 +44,20 @@ func (c Config) Validate() error {
 	if c.Dir == "" {
 		return fmt.Errorf("%w: no directory", ErrBadConfig)
 	}
-	if c.NodeCacheDepth < 0 || c.NodeCacheDepth > 24 {
-		return fmt.Errorf("%w: node cache depth %d, want 0 to 24", ErrBadConfig, c.NodeCacheDepth)
+	if c.KeepVersions < 0 {
+		return fmt.Errorf("%w: keep %d versions", ErrBadConfig, c.KeepVersions)
 	}
 	if c.CacheSize < 0 {
 		return fmt.Errorf("%w: negative cache size", ErrBadConfig)
 	}
 	return nil
+}
+
+func (c Config) keepVersions() int {
+	if c.KeepVersions == 0 {
+		return DefaultKeepVersions
+	}
+	return c.KeepVersions
 }
 
 // pebbleLogger sends Pebble's logs to slog.

@@ -13,4 +13,7 @@ var (
 	ErrClosed = errors.New("coldchain: state closed")
 	// ErrBadConfig: a Config does not validate.
 	ErrBadConfig = errors.New("coldchain: invalid config")
+	// ErrUnknownRoot: ProveAt was asked for a root the state does not keep
+	// (older than the last Config.KeepVersions applies, or never a root).
+	ErrUnknownRoot = errors.New("coldchain: root not retained")
 )

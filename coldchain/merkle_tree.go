@@ -16,270 +16,324 @@ import (
 //	two or more       →  SHA-256(0x01 ‖ left ‖ right)
 //
 // The shape depends only on the set of keys, so the root does not depend
-// on the order of updates, and a leaf sits at the first depth where its key
-// differs from every other key's (about log2 N for N hashed keys). Nodes
-// are stored by hash; a stored node is its hash's preimage.
+// on the order of updates. An inner node sits at every key prefix that two
+// or more keys share; a leaf sits at the first depth where its key differs
+// from every other key's (about log2 N for N hashed keys).
+//
+// The current tree is kept whole in memory (this file), in two slabs of
+// fixed-size records without pointers, so that the garbage collector never
+// scans them: an Apply reads nothing from Pebble. Pebble holds the tree as
+// pages (tree_page.go), which Open reads back and proofs against older
+// roots walk (history.go).
 
 // maxDepth is the number of key bits: no path is longer.
-const maxDepth = 256
+const maxDepth = ledger.ColdTreeDepth
 
-// nodeSize is the size of an encoded node: prefix ‖ 32 bytes ‖ 32 bytes.
-const nodeSize = 1 + 64
+// nref names a subtree of the in-memory tree: 0 is the empty subtree,
+// leafBit|i the leaf tree.leaves[i], and i (> 0) the inner node
+// tree.inners[i].
+type nref uint32
 
-// node is a tree node: a leaf (key, valueHash) or an inner node (left,
-// right). Its encoding, prefix ‖ a ‖ b, is the preimage of its hash.
-type node struct {
-	leaf bool
-	a, b ledger.Hash // leaf: key, valueHash; inner: left, right
+const leafBit nref = 1 << 31
+
+func (r nref) isLeaf() bool  { return r&leafBit != 0 }
+func (r nref) isInner() bool { return r != 0 && r&leafBit == 0 }
+func (r nref) index() uint32 { return uint32(r &^ leafBit) }
+
+// innerNode is an inner node: its two subtrees (one may be empty, the
+// other then holds two or more leaves) and their hashes. A node holds its
+// children's hashes rather than its own, so that rehashing a node on a
+// changed path reads nothing beside it.
+type innerNode struct {
+	kidHash [2]ledger.Hash
+	kid     [2]nref
+	// ver is, for a page root (a node at a depth that is a multiple of
+	// pageHeight), the applied index that wrote its page.
+	ver uint64
 }
 
-func (n node) encode() []byte {
-	out := make([]byte, nodeSize)
-	out[0] = innerPrefix
-	if n.leaf {
-		out[0] = leafPrefix
+func (n *innerNode) hash() ledger.Hash { return innerHash(n.kidHash[0], n.kidHash[1]) }
+
+// leafNode is a leaf: an account and its tree key. Its hash is in its
+// parent.
+type leafNode struct {
+	key  ledger.Hash
+	acct Account
+}
+
+func (l *leafNode) hash() ledger.Hash { return leafHash(l.key, l.acct.valueHash()) }
+
+// tree is the current state tree. Slots of replaced nodes go to free
+// lists once the Apply that replaced them has committed, never before: an
+// update builds its new nodes beside the old tree (copy on write), so a
+// failed Apply leaves the tree as it was.
+type tree struct {
+	inners    []innerNode // inners[0] is unused: nref 0 is the empty subtree
+	leaves    []leafNode  // leaves[0] is unused
+	freeInner []uint32
+	freeLeaf  []uint32
+	root      nref
+	rootH     ledger.Hash // the root's hash
+}
+
+func newTree() *tree {
+	return &tree{inners: make([]innerNode, 1), leaves: make([]leafNode, 1)}
+}
+
+func (t *tree) rootHash() ledger.Hash { return t.rootH }
+
+// addLeaf stores l.
+func (t *tree) addLeaf(l leafNode) nref {
+	if n := len(t.freeLeaf); n > 0 {
+		i := t.freeLeaf[n-1]
+		t.freeLeaf = t.freeLeaf[:n-1]
+		t.leaves[i] = l
+		return leafBit | nref(i)
 	}
-	copy(out[1:], n.a[:])
-	copy(out[33:], n.b[:])
-	return out
+	t.leaves = append(t.leaves, l)
+	return leafBit | nref(len(t.leaves)-1)
 }
 
-func decodeNode(data []byte) (node, error) {
-	if len(data) != nodeSize || data[0] > innerPrefix {
-		return node{}, fmt.Errorf("%w: tree node of %d bytes", ErrCorrupt, len(data))
+func (t *tree) newInner(n innerNode) nref {
+	if k := len(t.freeInner); k > 0 {
+		i := t.freeInner[k-1]
+		t.freeInner = t.freeInner[:k-1]
+		t.inners[i] = n
+		return nref(i)
 	}
-	n := node{leaf: data[0] == leafPrefix}
-	copy(n.a[:], data[1:33])
-	copy(n.b[:], data[33:])
-	return n, nil
+	t.inners = append(t.inners, n)
+	return nref(len(t.inners) - 1)
 }
 
-func (n node) hash() ledger.Hash {
-	if n.leaf {
-		return leafHash(n.a, n.b)
+func (t *tree) free(r nref) {
+	switch {
+	case r.isLeaf():
+		t.leaves[r.index()] = leafNode{}
+		t.freeLeaf = append(t.freeLeaf, r.index())
+	case r != 0:
+		t.inners[r] = innerNode{}
+		t.freeInner = append(t.freeInner, uint32(r))
 	}
-	return innerHash(n.a, n.b)
 }
 
-// nodeReader reads a stored node by hash; a missing node is ErrCorrupt.
-// depth is where the node sits, a hint for caching.
-type nodeReader interface {
-	node(h ledger.Hash, depth int) (node, error)
-}
-
-// newNode is a node of the new tree on a changed path, with its depth.
-type newNode struct {
-	enc   []byte
-	depth int
-}
-
-// change sets (valueHash non-nil) or deletes one key.
-type change struct {
-	key ledger.Hash
-	vh  *ledger.Hash // nil deletes the key
-}
-
-// kind is what is known of a subtree: kindUnknown for an unchanged
-// subtree that was not read.
-type kind uint8
-
-const (
-	kindUnknown kind = iota
-	kindEmpty
-	kindLeaf
-	kindInner
-)
-
-type ref struct {
-	h ledger.Hash
-	k kind
-}
-
-// treeUpdate applies one batch of changes to a tree. Its cost grows with
-// the changes: it reads and rewrites only the nodes on their paths, and
-// each node once however many changes pass through it.
-type treeUpdate struct {
-	r       nodeReader
-	puts    map[ledger.Hash]newNode // nodes of the new tree on changed paths
-	visited []ledger.Hash           // old nodes on changed paths
-}
-
-// updateTree applies changes (sorted by key, no key twice) to the tree
-// at root. It returns the new root, the nodes to store, and the old nodes
-// to delete: those on changed paths that the new tree does not hold.
-func updateTree(r nodeReader, root ledger.Hash, changes []change) (ledger.Hash, map[ledger.Hash]newNode, []ledger.Hash, error) {
-	u := &treeUpdate{r: r, puts: make(map[ledger.Hash]newNode)}
-	if len(changes) == 0 {
-		return root, u.puts, nil, nil
-	}
-	res, err := u.update(root, 0, changes)
-	if err != nil {
-		return ledger.Hash{}, nil, nil, err
-	}
-	deletes := u.visited[:0]
-	for _, h := range u.visited {
-		if _, kept := u.puts[h]; !kept {
-			deletes = append(deletes, h)
+// lookup walks from the root towards key and returns the sibling hashes
+// met on the way (root first, if siblings is wanted) and the leaf the walk
+// ends at (0 if it ends at an empty subtree).
+func (t *tree) lookup(key ledger.Hash, siblings *[]ledger.Hash) nref {
+	r := t.root
+	for depth := 0; r.isInner(); depth++ {
+		n := &t.inners[r]
+		b := bit(key, depth)
+		if siblings != nil {
+			*siblings = append(*siblings, n.kidHash[1-b])
 		}
+		r = n.kid[b]
 	}
-	return res.h, u.puts, deletes, nil
+	return r
 }
 
-// update applies ch, all under the subtree h at depth, and returns the
-// subtree that replaces it.
-func (u *treeUpdate) update(h ledger.Hash, depth int, ch []change) (ref, error) {
-	if h == emptyHash {
-		return u.build(depth, entriesOf(ch, nil))
+// account returns the account of key, and whether there is one.
+func (t *tree) account(key ledger.Hash) (Account, bool) {
+	r := t.lookup(key, nil)
+	if r.isLeaf() && t.leaves[r.index()].key == key {
+		return t.leaves[r.index()].acct, true
 	}
-	n, err := u.r.node(h, depth)
+	return Account{}, false
+}
+
+// sub is a subtree and its hash.
+type sub struct {
+	r nref
+	h ledger.Hash
+}
+
+// change sets (acct non-zero) or deletes (acct zero) one key's account.
+type change struct {
+	key  ledger.Hash
+	acct Account
+}
+
+// treeUpdate is one batch of changes to a tree, built beside it. It
+// records the new nodes (to free if the batch is abandoned), the replaced
+// ones (to free once it commits), the pages to write and the pages it
+// replaces.
+type treeUpdate struct {
+	t        *tree
+	ver      uint64 // the applied index, written into new page roots
+	root     sub
+	added    []nref
+	replaced []nref
+	dirty    []pagePos // new page roots, children before parents
+	garbage  []pageID  // pages of the old tree that the new one replaces
+}
+
+// pagePos is a page root of the new tree: the node, its depth, and a key
+// of its subtree (which carries its position, the first depth bits).
+type pagePos struct {
+	r     nref
+	depth int
+	key   ledger.Hash
+	hash  ledger.Hash
+}
+
+// updateTree applies changes (sorted by key, no key twice) to t, beside
+// the current tree: t is unchanged until commit.
+func updateTree(t *tree, changes []change, ver uint64) (*treeUpdate, error) {
+	u := &treeUpdate{t: t, ver: ver, root: sub{t.root, t.rootH}}
+	if len(changes) == 0 {
+		return u, nil
+	}
+	root, err := u.update(u.root, 0, changes)
 	if err != nil {
-		return ref{}, err
+		u.abort()
+		return nil, err
 	}
-	u.visited = append(u.visited, h)
-	if n.leaf {
-		return u.build(depth, entriesOf(ch, &n))
+	u.root = root
+	return u, nil
+}
+
+// commit makes the update the tree and frees the replaced nodes.
+func (u *treeUpdate) commit() {
+	for _, r := range u.replaced {
+		u.t.free(r)
 	}
+	u.t.root, u.t.rootH = u.root.r, u.root.h
+}
+
+// abort frees the update's new nodes, leaving the tree as it was.
+func (u *treeUpdate) abort() {
+	for _, r := range u.added {
+		u.t.free(r)
+	}
+}
+
+// update applies ch, all under the subtree old at depth, and returns the
+// subtree that replaces it.
+func (u *treeUpdate) update(old sub, depth int, ch []change) (sub, error) {
+	if !old.r.isInner() {
+		return u.build(depth, u.entriesOf(ch, old))
+	}
+	n := u.t.inners[old.r] // a copy: the slab may grow below
 	if depth >= maxDepth {
-		return ref{}, fmt.Errorf("%w: inner node at depth %d", ErrCorrupt, depth)
+		return sub{}, fmt.Errorf("%w: inner node at depth %d", ErrCorrupt, depth)
 	}
 	m := splitAt(len(ch), func(i int) ledger.Hash { return ch[i].key }, depth)
-	left, right := ref{h: n.a}, ref{h: n.b}
+	kids := [2]sub{{n.kid[0], n.kidHash[0]}, {n.kid[1], n.kidHash[1]}}
+	var err error
 	if m > 0 {
-		if left, err = u.update(n.a, depth+1, ch[:m]); err != nil {
-			return ref{}, err
+		if kids[0], err = u.update(kids[0], depth+1, ch[:m]); err != nil {
+			return sub{}, err
 		}
 	}
 	if m < len(ch) {
-		if right, err = u.update(n.b, depth+1, ch[m:]); err != nil {
-			return ref{}, err
+		if kids[1], err = u.update(kids[1], depth+1, ch[m:]); err != nil {
+			return sub{}, err
 		}
 	}
-	return u.join(depth, left, right)
+	if kids[0].r == n.kid[0] && kids[1].r == n.kid[1] {
+		return old, nil
+	}
+	u.replaced = append(u.replaced, old.r)
+	if depth%pageHeight == 0 {
+		u.garbage = append(u.garbage, pageID{ver: n.ver, depth: depth, key: ch[0].key})
+	}
+	return u.join(depth, ch[0].key, kids), nil
 }
 
-// entry is a leaf of a subtree being rebuilt.
-type entry struct{ key, vh ledger.Hash }
+// entry is a leaf of a subtree being rebuilt: an existing leaf or a new
+// one.
+type entry struct {
+	key  ledger.Hash
+	leaf sub
+}
 
-// entriesOf returns the leaves a subtree holds after ch: the keys ch sets,
-// and the subtree's old leaf (if any) unless ch sets or deletes its key.
-// The result is sorted by key.
-func entriesOf(ch []change, old *node) []entry {
+// entriesOf returns the leaves a subtree holds after ch, sorted by key:
+// new leaves for the keys ch sets, and the subtree's old leaf (if r is
+// one) unless ch changes or deletes its key. A change that sets a key to
+// the account it has keeps the old leaf.
+func (u *treeUpdate) entriesOf(ch []change, s sub) []entry {
 	out := make([]entry, 0, len(ch)+1)
-	oldDone := old == nil
+	var old leafNode // a copy: the slab may grow below
+	oldDone := !s.r.isLeaf()
+	if !oldDone {
+		old = u.t.leaves[s.r.index()]
+	}
 	for _, c := range ch {
 		if !oldDone {
-			switch cmp := bytes.Compare(old.a[:], c.key[:]); {
+			switch cmp := bytes.Compare(old.key[:], c.key[:]); {
 			case cmp < 0:
-				out = append(out, entry{old.a, old.b})
+				out = append(out, entry{old.key, s})
 				oldDone = true
 			case cmp == 0:
 				oldDone = true
+				if c.acct == old.acct {
+					out = append(out, entry{old.key, s})
+					continue
+				}
+				u.replaced = append(u.replaced, s.r)
 			}
 		}
-		if c.vh != nil {
-			out = append(out, entry{c.key, *c.vh})
+		if !c.acct.IsZero() {
+			l := leafNode{key: c.key, acct: c.acct}
+			nr := u.t.addLeaf(l)
+			u.added = append(u.added, nr)
+			out = append(out, entry{c.key, sub{nr, l.hash()}})
 		}
 	}
 	if !oldDone {
-		out = append(out, entry{old.a, old.b})
+		out = append(out, entry{old.key, s})
 	}
 	return out
 }
 
 // build returns the subtree at depth holding exactly es (sorted, distinct
 // keys sharing their first depth bits).
-func (u *treeUpdate) build(depth int, es []entry) (ref, error) {
+func (u *treeUpdate) build(depth int, es []entry) (sub, error) {
 	switch len(es) {
 	case 0:
-		return ref{h: emptyHash, k: kindEmpty}, nil
+		return sub{}, nil
 	case 1:
-		return u.put(node{leaf: true, a: es[0].key, b: es[0].vh}, kindLeaf, depth), nil
+		return es[0].leaf, nil
 	}
 	if depth >= maxDepth {
-		return ref{}, fmt.Errorf("%w: two leaves with one key", ErrBadWrite)
+		return sub{}, fmt.Errorf("%w: two leaves with one key", ErrBadWrite)
 	}
 	m := splitAt(len(es), func(i int) ledger.Hash { return es[i].key }, depth)
 	left, err := u.build(depth+1, es[:m])
 	if err != nil {
-		return ref{}, err
+		return sub{}, err
 	}
 	right, err := u.build(depth+1, es[m:])
 	if err != nil {
-		return ref{}, err
+		return sub{}, err
 	}
-	return u.join(depth, left, right)
+	return u.join(depth, es[0].key, [2]sub{left, right}), nil
 }
 
-// join returns the subtree with children l and r: empty if both are empty,
-// the leaf itself if the other side is empty, else a new inner node.
-func (u *treeUpdate) join(depth int, l, r ref) (ref, error) {
-	if l.h == emptyHash && r.h == emptyHash {
-		return ref{h: emptyHash, k: kindEmpty}, nil
+// join returns the subtree with the given children at depth (key is one
+// of its keys): empty if both are empty, the leaf itself if the other side
+// is empty, else a new inner node.
+func (u *treeUpdate) join(depth int, key ledger.Hash, kids [2]sub) sub {
+	switch {
+	case kids[0].r == 0 && !kids[1].r.isInner():
+		return kids[1]
+	case kids[1].r == 0 && !kids[0].r.isInner():
+		return kids[0]
 	}
-	for _, pair := range [2][2]*ref{{&l, &r}, {&r, &l}} {
-		side, other := pair[0], pair[1]
-		if other.h != emptyHash {
-			continue
-		}
-		k, err := u.kindOf(*side, depth+1)
-		if err != nil {
-			return ref{}, err
-		}
-		if k == kindLeaf {
-			return ref{h: side.h, k: kindLeaf}, nil
-		}
+	n := innerNode{kidHash: [2]ledger.Hash{kids[0].h, kids[1].h}, kid: [2]nref{kids[0].r, kids[1].r}}
+	if depth%pageHeight == 0 {
+		n.ver = u.ver
 	}
-	return u.put(node{a: l.h, b: r.h}, kindInner, depth), nil
-}
-
-func (u *treeUpdate) kindOf(r ref, depth int) (kind, error) {
-	if r.k != kindUnknown {
-		return r.k, nil
+	s := sub{u.t.newInner(n), n.hash()}
+	u.added = append(u.added, s.r)
+	if depth%pageHeight == 0 {
+		u.dirty = append(u.dirty, pagePos{r: s.r, depth: depth, key: key, hash: s.h})
 	}
-	n, err := u.r.node(r.h, depth)
-	if err != nil {
-		return kindUnknown, err
-	}
-	if n.leaf {
-		return kindLeaf, nil
-	}
-	return kindInner, nil
-}
-
-func (u *treeUpdate) put(n node, k kind, depth int) ref {
-	h := n.hash()
-	u.puts[h] = newNode{enc: n.encode(), depth: depth}
-	return ref{h: h, k: k}
+	return s
 }
 
 // splitAt returns the index of the first of n sorted keys whose bit at
 // depth is 1: keys before it go left, keys from it go right.
 func splitAt(n int, key func(int) ledger.Hash, depth int) int {
 	return sort.Search(n, func(i int) bool { return bit(key(i), depth) == 1 })
-}
-
-// pathTo walks from root towards key and returns the sibling hashes met on
-// the way (root first) and the leaf the walk ends at, or nil if it ends at
-// an empty subtree.
-func pathTo(r nodeReader, root, key ledger.Hash) ([]ledger.Hash, *node, error) {
-	var siblings []ledger.Hash
-	h := root
-	for depth := 0; h != emptyHash; depth++ {
-		n, err := r.node(h, depth)
-		if err != nil {
-			return nil, nil, err
-		}
-		if n.leaf {
-			return siblings, &n, nil
-		}
-		if depth >= maxDepth {
-			return nil, nil, fmt.Errorf("%w: inner node at depth %d", ErrCorrupt, depth)
-		}
-		if bit(key, depth) == 0 {
-			siblings, h = append(siblings, n.b), n.a
-		} else {
-			siblings, h = append(siblings, n.a), n.b
-		}
-	}
-	return siblings, nil, nil
 }

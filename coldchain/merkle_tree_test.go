@@ -2,7 +2,6 @@ package coldchain
 
 import (
 	"bytes"
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -10,49 +9,35 @@ import (
 	"github.com/dualchain/dualchain/ledger"
 )
 
-// memNodes is an in-memory node store, to test the tree alone.
-type memNodes map[ledger.Hash][]byte
-
-func (m memNodes) node(h ledger.Hash, _ int) (node, error) {
-	v, ok := m[h]
-	if !ok {
-		return node{}, fmt.Errorf("%w: node %x missing", ErrCorrupt, h)
-	}
-	return decodeNode(v)
-}
-
-// memTree is a tree over memNodes, with the map of what it should hold.
+// memTree is a tree alone (no Pebble), with the map of what it should
+// hold.
 type memTree struct {
-	nodes memNodes
-	root  ledger.Hash
-	want  map[ledger.Hash]ledger.Hash // key → valueHash
+	t    *tree
+	ver  uint64
+	want map[ledger.Hash]Account // key → account
 }
 
 func newMemTree() *memTree {
-	return &memTree{nodes: memNodes{}, want: map[ledger.Hash]ledger.Hash{}}
+	return &memTree{t: newTree(), want: map[ledger.Hash]Account{}}
 }
 
-func (t *memTree) apply(tb testing.TB, changes []change) {
+func (m *memTree) apply(tb testing.TB, changes []change) *treeUpdate {
 	tb.Helper()
 	slices.SortFunc(changes, func(a, b change) int { return bytes.Compare(a.key[:], b.key[:]) })
-	root, puts, deletes, err := updateTree(t.nodes, t.root, changes)
+	m.ver++
+	u, err := updateTree(m.t, changes, m.ver)
 	if err != nil {
 		tb.Fatalf("updateTree: %v", err)
 	}
-	for _, h := range deletes {
-		delete(t.nodes, h)
-	}
-	for h, v := range puts {
-		t.nodes[h] = v.enc
-	}
-	t.root = root
+	u.commit()
 	for _, c := range changes {
-		if c.vh == nil {
-			delete(t.want, c.key)
+		if c.acct.IsZero() {
+			delete(m.want, c.key)
 		} else {
-			t.want[c.key] = *c.vh
+			m.want[c.key] = c.acct
 		}
 	}
+	return u
 }
 
 // naiveRoot computes the root of a key → valueHash map from the tree's
@@ -84,19 +69,46 @@ func naiveRoot(m map[ledger.Hash]ledger.Hash) ledger.Hash {
 	return sub(keys, 0)
 }
 
-// reachable counts the nodes reachable from root.
-func reachable(tb testing.TB, nodes memNodes, root ledger.Hash) int {
-	if root == emptyHash {
-		return 0
+func (m *memTree) naiveRoot() ledger.Hash {
+	vh := map[ledger.Hash]ledger.Hash{}
+	for k, a := range m.want {
+		vh[k] = a.valueHash()
 	}
-	n, err := nodes.node(root, 0)
-	if err != nil {
-		tb.Fatalf("reachable: %v", err)
+	return naiveRoot(vh)
+}
+
+// requireTree fails unless the tree holds exactly m.want, with the root
+// computed naively, and its slabs hold exactly the reachable nodes.
+func (m *memTree) requireTree(tb testing.TB, what string) {
+	tb.Helper()
+	if got, want := m.t.rootHash(), m.naiveRoot(); got != want {
+		tb.Fatalf("%s: root = %x, want %x", what, got, want)
 	}
-	if n.leaf {
-		return 1
+	inners, leaves := reachable(m.t, m.t.root)
+	if live := len(m.t.inners) - 1 - len(m.t.freeInner); live != inners {
+		tb.Fatalf("%s: %d inner nodes allocated, %d reachable", what, live, inners)
 	}
-	return 1 + reachable(tb, nodes, n.a) + reachable(tb, nodes, n.b)
+	if live := len(m.t.leaves) - 1 - len(m.t.freeLeaf); live != leaves || leaves != len(m.want) {
+		tb.Fatalf("%s: %d leaves allocated, %d reachable, want %d", what, live, leaves, len(m.want))
+	}
+	for k, want := range m.want {
+		if got, ok := m.t.account(k); !ok || got != want {
+			tb.Fatalf("%s: account(%x) = %v, %v; want %v", what, k, got, ok, want)
+		}
+	}
+}
+
+// reachable counts the inner nodes and leaves reachable from r.
+func reachable(t *tree, r nref) (inners, leaves int) {
+	switch {
+	case r == 0:
+		return 0, 0
+	case r.isLeaf():
+		return 0, 1
+	}
+	li, ll := reachable(t, t.inners[r].kid[0])
+	ri, rl := reachable(t, t.inners[r].kid[1])
+	return 1 + li + ri, ll + rl
 }
 
 func randHash(r *rand.Rand) ledger.Hash {
@@ -107,9 +119,13 @@ func randHash(r *rand.Rand) ledger.Hash {
 	return h
 }
 
+func randAccount(r *rand.Rand) Account {
+	return Account{Balance: 1 + r.Uint64N(1000), Nonce: r.Uint64N(5)}
+}
+
 // randomChanges returns n changes on distinct keys: new keys, updates and
 // deletes of present keys, and deletes of absent keys.
-func randomChanges(r *rand.Rand, present map[ledger.Hash]ledger.Hash, n int) []change {
+func randomChanges(r *rand.Rand, present map[ledger.Hash]Account, n int) []change {
 	var existing []ledger.Hash
 	for k := range present {
 		existing = append(existing, k)
@@ -124,14 +140,12 @@ func randomChanges(r *rand.Rand, present map[ledger.Hash]ledger.Hash, n int) []c
 			c.key = existing[r.IntN(len(existing))] // delete present
 		case op == 1 && len(existing) > 0:
 			c.key = existing[r.IntN(len(existing))] // update present
-			vh := randHash(r)
-			c.vh = &vh
+			c.acct = randAccount(r)
 		case op == 2:
 			c.key = randHash(r) // delete absent
 		default:
 			c.key = randHash(r) // insert
-			vh := randHash(r)
-			c.vh = &vh
+			c.acct = randAccount(r)
 		}
 		if !seen[c.key] {
 			seen[c.key] = true
@@ -150,12 +164,7 @@ func TestTreeDifferential(t *testing.T) {
 			size = 500
 		}
 		tr.apply(t, randomChanges(r, tr.want, size))
-		if got, want := tr.root, naiveRoot(tr.want); got != want {
-			t.Fatalf("round %d: root = %x, want %x", round, got, want)
-		}
-		if got, want := len(tr.nodes), reachable(t, tr.nodes, tr.root); got != want {
-			t.Fatalf("round %d: %d nodes stored, %d reachable", round, got, want)
-		}
+		tr.requireTree(t, "round")
 	}
 	if len(tr.want) < 500 {
 		t.Fatalf("only %d keys at the end: the test exercised too little", len(tr.want))
@@ -175,12 +184,10 @@ func TestTreeDeleteAll(t *testing.T) {
 		n := min(len(del), 1+r.IntN(7))
 		tr.apply(t, del[:n])
 		del = del[n:]
-		if got, want := tr.root, naiveRoot(tr.want); got != want {
-			t.Fatalf("%d keys left: root = %x, want %x", len(tr.want), got, want)
-		}
+		tr.requireTree(t, "deleting")
 	}
-	if tr.root != emptyHash || len(tr.nodes) != 0 {
-		t.Fatalf("after deleting all: root %x, %d nodes; want empty", tr.root, len(tr.nodes))
+	if tr.t.root != 0 || tr.t.rootHash() != emptyHash {
+		t.Fatalf("after deleting all: root %x; want empty", tr.t.rootHash())
 	}
 }
 
@@ -191,16 +198,16 @@ func TestTreeOrderIndependent(t *testing.T) {
 	final := map[ledger.Hash]ledger.Hash{}
 	var all []change
 	for range 1000 {
-		k, v := randHash(r), randHash(r)
-		final[k] = v
-		all = append(all, change{key: k, vh: &v})
+		c := change{key: randHash(r), acct: randAccount(r)}
+		final[c.key] = c.acct.valueHash()
+		all = append(all, c)
 	}
 	want := naiveRoot(final)
 	for trial := range 5 {
 		tr := newMemTree()
 		// Noise first: keys inserted then deleted later.
 		noise := randomChanges(r, nil, 300)
-		tr.apply(t, noise)
+		tr.apply(t, slices.Clone(noise))
 		order := slices.Clone(all)
 		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for len(order) > 0 {
@@ -215,12 +222,10 @@ func TestTreeOrderIndependent(t *testing.T) {
 			}
 		}
 		tr.apply(t, del)
-		if tr.root != want {
-			t.Fatalf("trial %d: root = %x, want %x", trial, tr.root, want)
+		if got := tr.t.rootHash(); got != want {
+			t.Fatalf("trial %d: root = %x, want %x", trial, got, want)
 		}
-		if got, want := len(tr.nodes), reachable(t, tr.nodes, tr.root); got != want {
-			t.Fatalf("trial %d: %d nodes stored, %d reachable", trial, got, want)
-		}
+		tr.requireTree(t, "trial")
 	}
 }
 
@@ -236,23 +241,18 @@ func TestTreeDeepKeys(t *testing.T) {
 	for i := range 8 {
 		k := base
 		k[31] ^= byte(i)
-		v := ledger.Hash{byte(i + 1)}
-		ch = append(ch, change{key: k, vh: &v})
+		ch = append(ch, change{key: k, acct: Account{Balance: uint64(i + 1)}})
 	}
-	for i, c := range ch { // one at a time, then delete one at a time
+	for _, c := range ch { // one at a time, then delete one at a time
 		tr.apply(t, []change{c})
-		if got, want := tr.root, naiveRoot(tr.want); got != want {
-			t.Fatalf("insert %d: root = %x, want %x", i, got, want)
-		}
+		tr.requireTree(t, "insert")
 	}
-	for i, c := range ch {
+	for _, c := range ch {
 		tr.apply(t, []change{{key: c.key}})
-		if got, want := tr.root, naiveRoot(tr.want); got != want {
-			t.Fatalf("delete %d: root = %x, want %x", i, got, want)
-		}
+		tr.requireTree(t, "delete")
 	}
-	if len(tr.nodes) != 0 {
-		t.Fatalf("%d nodes left after deleting every key", len(tr.nodes))
+	if len(tr.t.inners)-1 != len(tr.t.freeInner) {
+		t.Fatalf("inner nodes left after deleting every key")
 	}
 }
 
@@ -260,14 +260,95 @@ func TestTreeNoOpChanges(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	tr := newMemTree()
 	tr.apply(t, randomChanges(r, nil, 100))
-	before, nodes := tr.root, len(tr.nodes)
+	before := tr.t.rootHash()
 	var same []change
-	for k, v := range tr.want {
-		same = append(same, change{key: k, vh: &v})
+	for k, a := range tr.want {
+		same = append(same, change{key: k, acct: a})
 	}
 	same = append(same, change{key: randHash(r)}) // delete absent
-	tr.apply(t, same)
-	if tr.root != before || len(tr.nodes) != nodes {
-		t.Fatalf("rewriting the same values: root %x (%d nodes), want %x (%d nodes)", tr.root, len(tr.nodes), before, nodes)
+	u := tr.apply(t, same)
+	if tr.t.rootHash() != before || len(u.added) != 0 || len(u.replaced) != 0 || len(u.dirty) != 0 || len(u.garbage) != 0 {
+		t.Fatalf("rewriting the same values: root %x (was %x), %d nodes added, %d replaced, %d pages written, %d dropped; want none",
+			tr.t.rootHash(), before, len(u.added), len(u.replaced), len(u.dirty), len(u.garbage))
 	}
+}
+
+// TestTreeAbort: an update that is abandoned leaves the tree as it was.
+func TestTreeAbort(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	tr := newMemTree()
+	tr.apply(t, randomChanges(r, nil, 300))
+	before := tr.t.rootHash()
+	for range 20 {
+		ch := randomChanges(r, tr.want, 50)
+		slices.SortFunc(ch, func(a, b change) int { return bytes.Compare(a.key[:], b.key[:]) })
+		u, err := updateTree(tr.t, ch, 99)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.root.r == tr.t.root {
+			t.Fatalf("50 random changes left the root as it was")
+		}
+		u.abort()
+		if tr.t.rootHash() != before {
+			t.Fatalf("root after abort = %x, want %x", tr.t.rootHash(), before)
+		}
+		tr.requireTree(t, "after abort")
+	}
+}
+
+// TestTreePages: the pages an update writes are the page roots of the
+// new tree on changed paths, and the pages it drops are those of the old
+// tree that are gone; encoding a page and decoding it gives its hash.
+func TestTreePages(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	tr := newMemTree()
+	live := map[string]bool{} // page keys of the tree
+	for round := range 40 {
+		u := tr.apply(t, randomChanges(r, tr.want, 1+r.IntN(80)))
+		for _, g := range u.garbage {
+			if !live[string(g.dbKey())] {
+				t.Fatalf("round %d: dropped page %x is not in the tree", round, g.dbKey())
+			}
+			delete(live, string(g.dbKey()))
+		}
+		for _, p := range u.dirty {
+			id := pageID{ver: u.ver, depth: p.depth, key: p.key}
+			live[string(id.dbKey())] = true
+			n, err := decodePage(tr.t.encodePage(nil, p.r), id)
+			if err != nil || n.hash != p.hash {
+				t.Fatalf("round %d: decode(encode(page)) = %v, %v; want hash %x", round, n, err, p.hash)
+			}
+		}
+		want := map[string]bool{}
+		pageRoots(tr.t, tr.t.root, 0, ledger.Hash{}, want)
+		if !mapsEqual(live, want) {
+			t.Fatalf("round %d: pages written and dropped leave %d pages, the tree has %d", round, len(live), len(want))
+		}
+	}
+}
+
+// pageRoots adds the page key of every page root below r to out.
+func pageRoots(t *tree, r nref, depth int, prefix ledger.Hash, out map[string]bool) {
+	if !r.isInner() {
+		return
+	}
+	if depth%pageHeight == 0 {
+		out[string(pageID{ver: t.inners[r].ver, depth: depth, key: prefix}.dbKey())] = true
+	}
+	for b := range 2 {
+		pageRoots(t, t.inners[r].kid[b], depth+1, withBit(prefix, depth, b), out)
+	}
+}
+
+func mapsEqual(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
 }

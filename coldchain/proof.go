@@ -1,8 +1,6 @@
 package coldchain
 
 import (
-	"fmt"
-
 	"github.com/dualchain/dualchain/ledger"
 )
 
@@ -11,27 +9,24 @@ import (
 // ledger, so that a client checks proofs without this package.
 type Proof = ledger.Proof
 
-// newProof makes the proof for addr against root; acct and found are
-// addr's account as of root.
-func newProof(r nodeReader, root ledger.Hash, addr ledger.Address, acct Account, found bool) (*Proof, error) {
+// proveCurrent makes addr's proof from the tree in memory.
+func (s *State) proveCurrent(addr ledger.Address) *Proof {
 	key := keyOf(addr)
-	siblings, leaf, err := pathTo(r, root, key)
-	if err != nil {
-		return nil, err
+	p := &Proof{Root: s.root, Address: addr}
+	r := s.tree.lookup(key, &p.Siblings)
+	if r.isLeaf() {
+		l := &s.tree.leaves[r.index()]
+		p.Account, p.Leaf = proofEnd(l.key, l.acct, key)
 	}
-	p := &Proof{Root: root, Address: addr, Siblings: siblings}
-	switch {
-	case found:
-		if leaf == nil || leaf.a != key || leaf.b != acct.valueHash() {
-			return nil, fmt.Errorf("%w: account %s is not in the tree as stored", ErrCorrupt, addr)
-		}
+	return p
+}
+
+// proofEnd returns what a proof for key carries when its path ends at the
+// leaf (leafKey, acct): the account if the leaf is key's, else the leaf.
+func proofEnd(leafKey ledger.Hash, acct Account, key ledger.Hash) (*ledger.ProofAccount, *ledger.ProofLeaf) {
+	if leafKey == key {
 		pa := ledger.ProofAccount(acct)
-		p.Account = &pa
-	case leaf != nil:
-		if leaf.a == key {
-			return nil, fmt.Errorf("%w: tree holds account %s the state lacks", ErrCorrupt, addr)
-		}
-		p.Leaf = &ledger.ProofLeaf{Key: leaf.a, ValueHash: leaf.b}
+		return &pa, nil
 	}
-	return p, nil
+	return nil, &ledger.ProofLeaf{Key: leafKey, ValueHash: acct.valueHash()}
 }

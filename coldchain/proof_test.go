@@ -2,7 +2,9 @@ package coldchain
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/dualchain/dualchain/ledger"
@@ -109,13 +111,14 @@ func TestProofDeepKeys(t *testing.T) {
 	var k ledger.Hash
 	k2 := k
 	k2[31] = 1
-	v := ledger.Hash{7}
-	tr.apply(t, []change{{key: k, vh: &v}, {key: k2, vh: &v}})
-	sib, leaf, err := pathTo(tr.nodes, tr.root, k)
-	if err != nil || leaf == nil || leaf.a != k || len(sib) != maxDepth {
-		t.Fatalf("pathTo = %d siblings, %v, %v; want %d, the leaf", len(sib), leaf, err, maxDepth)
+	acct := Account{Balance: 7}
+	tr.apply(t, []change{{key: k, acct: acct}, {key: k2, acct: acct}})
+	var sib []ledger.Hash
+	leaf := tr.t.lookup(k, &sib)
+	if !leaf.isLeaf() || tr.t.leaves[leaf.index()].key != k || len(sib) != maxDepth {
+		t.Fatalf("lookup = %d siblings, leaf %v; want %d, the leaf", len(sib), leaf, maxDepth)
 	}
-	h := leafHash(k, v)
+	h := leafHash(k, acct.valueHash())
 	for i := len(sib) - 1; i >= 0; i-- {
 		if bit(k, i) == 0 {
 			h = innerHash(h, sib[i])
@@ -123,9 +126,48 @@ func TestProofDeepKeys(t *testing.T) {
 			h = innerHash(sib[i], h)
 		}
 	}
-	if h != tr.root {
-		t.Fatalf("folding the path from the deepest leaf = %x, want root %x", h, tr.root)
+	if h != tr.t.rootHash() {
+		t.Fatalf("folding the path from the deepest leaf = %x, want root %x", h, tr.t.rootHash())
 	}
+	// The same path through the tree's pages.
+	pages := memPages{}
+	pages.add(tr.t, tr.t.root, 0, ledger.Hash{})
+	slot, err := decodeRootSlot(tr.t.appendSlot(nil, tr.t.root, tr.t.rootHash(), pageHeight))
+	if err != nil {
+		t.Fatal(err)
+	}
+	psib, pleaf, err := pagePath(pages, slot, k)
+	if err != nil || pleaf == nil || pleaf.key != k || !slices.Equal(psib, sib) {
+		t.Fatalf("pagePath = %d siblings, %v, %v; want the %d of lookup and the leaf", len(psib), pleaf, err, len(sib))
+	}
+}
+
+// memPages holds a tree's pages in memory: a pageReader for tests.
+type memPages map[string][]byte
+
+// add stores the pages of the subtree r at depth.
+func (m memPages) add(t *tree, r nref, depth int, prefix ledger.Hash) {
+	if !r.isInner() {
+		return
+	}
+	if depth%pageHeight == 0 {
+		m[string(pageID{ver: t.inners[r].ver, depth: depth, key: prefix}.dbKey())] = t.encodePage(nil, r)
+	}
+	for b := range 2 {
+		m.add(t, t.inners[r].kid[b], depth+1, withBit(prefix, depth, b))
+	}
+}
+
+func (m memPages) readPage(id pageID, want ledger.Hash) (*pnode, error) {
+	data, ok := m[string(id.dbKey())]
+	if !ok {
+		return nil, fmt.Errorf("%w: page %x missing", ErrCorrupt, id.dbKey())
+	}
+	n, err := decodePage(data, id)
+	if err == nil && n.hash != want {
+		err = fmt.Errorf("%w: page %x hashes to %x, want %x", ErrCorrupt, id.dbKey(), n.hash, want)
+	}
+	return n, err
 }
 
 func TestProofJSONRoundTrip(t *testing.T) {

@@ -14,24 +14,35 @@ import (
 	"github.com/dualchain/dualchain/ledger"
 )
 
-// Pebble key schema (DESIGN.md):
+// Pebble key schema (DESIGN.md). Keys whose first byte is an uppercase
+// letter belong to chain.go's records; this file's are lowercase:
 //
-//	a <address: 32 bytes>  →  account: balance ‖ nonce, 8 bytes big-endian each
-//	n <hash: 32 bytes>     →  tree node: prefix ‖ 32 bytes ‖ 32 bytes (the hash's preimage)
-//	m root                 →  the tree's root hash
-//	m applied              →  the applied log index, 8 bytes big-endian
+//	a <address: 32 bytes>         →  account: balance ‖ nonce, 8 bytes big-endian each
+//	p <index> <depth> <position>  →  a page of the tree (tree_page.go)
+//	v <index: 8 bytes>            →  a retained root: hash ‖ root slot (history.go)
+//	g <index: 8 bytes>            →  the pages of that root's tree the next root's lacks
+//	m root                        →  the current root hash
+//	m applied                     →  the applied log index, 8 bytes big-endian
+//	m format                      →  storeFormat
 const (
 	accountPrefix = 'a'
-	nodePrefix    = 'n'
+	pagePrefix    = 'p'
+	versionPrefix = 'v'
+	garbagePrefix = 'g'
 )
+
+func accountKey(a ledger.Address) []byte { return append([]byte{accountPrefix}, a[:]...) }
 
 var (
 	metaRootKey    = []byte("mroot")
 	metaAppliedKey = []byte("mapplied")
+	metaFormatKey  = []byte("mformat")
 )
 
-func accountKey(a ledger.Address) []byte { return append([]byte{accountPrefix}, a[:]...) }
-func nodeKey(h ledger.Hash) []byte       { return append([]byte{nodePrefix}, h[:]...) }
+// storeFormat is the version of the key schema. Format 1 stored one
+// record per tree node; it is not read (rebuild the state from the log or
+// a snapshot).
+const storeFormat = 2
 
 // AccountWrite sets an account's state; the zero Account deletes it.
 type AccountWrite struct {
@@ -40,49 +51,31 @@ type AccountWrite struct {
 }
 
 // State is the cold chain's account state in one Pebble database: the
-// accounts, the sparse Merkle tree over them, its root, and the applied
-// log index. It is safe for concurrent use; Apply excludes readers.
+// sparse Merkle tree over the accounts (whole in memory, and in pages in
+// Pebble), the roots of the last applies, and the applied log index. It is
+// safe for concurrent use; Apply excludes readers.
 type State struct {
-	mu      sync.RWMutex
-	db      *pebble.DB
-	root    ledger.Hash
-	applied uint64
-
-	// cache holds the tree's nodes at depth below cacheDepth, where every
-	// Apply passes: it saves Pebble reads. Nodes are stored by hash, so
-	// an entry is never stale; Apply removes the nodes it deletes, which
-	// bounds the cache by the live nodes near the root. Only Apply (under
-	// the write lock) adds to it.
-	cache      map[ledger.Hash]node
-	cacheDepth int
+	mu       sync.RWMutex
+	db       *pebble.DB
+	tree     *tree
+	root     ledger.Hash // tree.rootHash()
+	applied  uint64
+	versions []version // the retained roots, oldest first; the last is the current one
+	keep     int       // Config.KeepVersions
 
 	// beforeCommit, if set, runs in Apply after its batch is built and
 	// before it is committed (crash tests).
 	beforeCommit func()
 }
 
-// Open opens (or creates) the state described by cfg.
+// Open opens (or creates) the state described by cfg. It reads the
+// current tree into memory: its cost grows with the state (about a
+// second per million accounts, DESIGN.md).
 func Open(cfg Config) (*State, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	opts := &pebble.Options{
-		FS:     cfg.FS,
-		Logger: pebbleLogger{logger.With("component", "coldchain")},
-		// A checkpoint of 10K accounts writes about 10 MB of nodes: a
-		// batch over half the memtable is turned into a flushable batch,
-		// which costs more than the write.
-		MemTableSize: 64 << 20,
-	}
-	// Every tree read is a point lookup of a key that exists in one level
-	// only: Bloom filters let it skip the data blocks of the others.
-	for i := range opts.Levels {
-		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-	}
+	opts := pebbleOptions(cfg)
 	if cfg.CacheSize > 0 {
 		cache := pebble.NewCache(cfg.CacheSize)
 		defer cache.Unref()
@@ -92,28 +85,81 @@ func Open(cfg Config) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("coldchain: open %s: %w", cfg.Dir, err)
 	}
-	s := &State{db: db, cache: make(map[ledger.Hash]node), cacheDepth: cfg.NodeCacheDepth}
-	if err := s.loadMeta(); err != nil {
+	s := &State{db: db, tree: newTree(), keep: cfg.keepVersions()}
+	if err := s.load(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *State) loadMeta() error {
-	root, ok, err := s.get(metaRootKey)
+func pebbleOptions(cfg Config) *pebble.Options {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts := &pebble.Options{
+		FS:     cfg.FS,
+		Logger: pebbleLogger{logger.With("component", "coldchain")},
+		// A checkpoint of 10K accounts writes about 11 MB of pages: a
+		// batch over half the memtable is turned into a flushable batch,
+		// which costs more than the write.
+		MemTableSize: 64 << 20,
+	}
+	// Every page read is a point lookup of a key that exists in one level
+	// only: Bloom filters let it skip the data blocks of the others.
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return opts
+}
+
+// load reads the meta records, the retained roots and the current tree.
+func (s *State) load() error {
+	applied, ok, err := s.get(metaAppliedKey)
 	if err != nil || !ok {
 		return err
 	}
-	applied, ok, err := s.get(metaAppliedKey)
+	format, _, err := s.get(metaFormatKey)
 	if err != nil {
 		return err
 	}
-	if len(root) != len(s.root) || !ok || len(applied) != 8 {
+	if !bytes.Equal(format, []byte{storeFormat}) {
+		return fmt.Errorf("%w: store format %x, want %d (rebuild the state)", ErrCorrupt, format, storeFormat)
+	}
+	root, _, err := s.get(metaRootKey)
+	if err != nil {
+		return err
+	}
+	if len(root) != len(s.root) || len(applied) != 8 {
 		return fmt.Errorf("%w: meta records", ErrCorrupt)
 	}
 	copy(s.root[:], root)
 	s.applied = binary.BigEndian.Uint64(applied)
+	if err := s.loadVersions(); err != nil {
+		return err
+	}
+	return s.loadTree()
+}
+
+// loadTree reads the current tree from its pages into memory.
+func (s *State) loadTree() error {
+	cur := s.versions[len(s.versions)-1]
+	if cur.index != s.applied || cur.root != s.root {
+		return fmt.Errorf("%w: current root is not the last retained one", ErrCorrupt)
+	}
+	slot, err := s.rootSlot(cur.index)
+	if err != nil {
+		return err
+	}
+	r, err := s.tree.load(s, slot, 0, ledger.Hash{})
+	if err != nil {
+		return err
+	}
+	s.tree.root, s.tree.rootH = r, slot.hash
+	if s.tree.rootHash() != s.root {
+		return fmt.Errorf("%w: tree hashes to %x, root is %x", ErrCorrupt, s.tree.rootHash(), s.root)
+	}
 	return nil
 }
 
@@ -130,60 +176,6 @@ func (s *State) get(key []byte) ([]byte, bool, error) {
 	return bytes.Clone(v), true, nil
 }
 
-// node reads a tree node through the cache, without adding to it: State is
-// the nodeReader of readers that hold the read lock.
-func (s *State) node(h ledger.Hash, _ int) (node, error) {
-	if n, ok := s.cache[h]; ok {
-		return n, nil
-	}
-	return s.dbNode(h)
-}
-
-// fillingReader is the nodeReader of Apply, which holds the write lock: it
-// adds the nodes it reads near the root to the cache.
-type fillingReader struct{ s *State }
-
-func (f fillingReader) node(h ledger.Hash, depth int) (node, error) {
-	if n, ok := f.s.cache[h]; ok {
-		return n, nil
-	}
-	n, err := f.s.dbNode(h)
-	if err == nil && depth < f.s.cacheDepth {
-		f.s.cache[h] = n
-	}
-	return n, err
-}
-
-// updateCache follows a committed Apply: it drops the deleted nodes and
-// adds the new ones near the root.
-func (s *State) updateCache(puts map[ledger.Hash]newNode, deletes []ledger.Hash) {
-	for _, h := range deletes {
-		delete(s.cache, h)
-	}
-	for h, n := range puts {
-		if n.depth < s.cacheDepth {
-			if dn, err := decodeNode(n.enc); err == nil {
-				s.cache[h] = dn
-			}
-		}
-	}
-	if len(s.cache) > 4<<s.cacheDepth { // a backstop; never seen in tests
-		clear(s.cache)
-	}
-}
-
-// dbNode reads a tree node from the database.
-func (s *State) dbNode(h ledger.Hash) (node, error) {
-	v, ok, err := s.get(nodeKey(h))
-	if err != nil {
-		return node{}, err
-	}
-	if !ok {
-		return node{}, fmt.Errorf("%w: tree node %x missing", ErrCorrupt, h)
-	}
-	return decodeNode(v)
-}
-
 // Close closes the database.
 func (s *State) Close() error {
 	s.mu.Lock()
@@ -192,7 +184,7 @@ func (s *State) Close() error {
 		return ErrClosed
 	}
 	err := s.db.Close()
-	s.db = nil
+	s.db, s.tree = nil, newTree()
 	return err
 }
 
@@ -214,22 +206,16 @@ func (s *State) AppliedIndex() uint64 {
 func (s *State) Account(addr ledger.Address) (Account, bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.db == nil {
-		return Account{}, false, ErrClosed
-	}
 	return s.account(addr)
 }
 
+// account is Account for a caller that holds the lock.
 func (s *State) account(addr ledger.Address) (Account, bool, error) {
-	v, ok, err := s.get(accountKey(addr))
-	if err != nil || !ok {
-		return Account{}, false, err
+	if s.db == nil {
+		return Account{}, false, ErrClosed
 	}
-	a, valid := decodeAccount(v)
-	if !valid || a.IsZero() {
-		return Account{}, false, fmt.Errorf("%w: account %s", ErrCorrupt, addr)
-	}
-	return a, true, nil
+	a, ok := s.tree.account(keyOf(addr))
+	return a, ok, nil
 }
 
 // Prove returns a proof, against the current root, that addr's account is
@@ -240,23 +226,16 @@ func (s *State) Prove(addr ledger.Address) (*Proof, error) {
 	if s.db == nil {
 		return nil, ErrClosed
 	}
-	acct, found, err := s.account(addr)
-	if err != nil {
-		return nil, err
-	}
-	p, err := newProof(s, s.root, addr, acct, found)
-	if err != nil {
-		return nil, fmt.Errorf("coldchain: prove %s: %w", addr, err)
-	}
-	return p, nil
+	return s.proveCurrent(addr), nil
 }
 
 // Apply writes the accounts of one log entry and records index as
-// applied, and returns the new root. The accounts, the tree nodes, the
-// root and the index are committed in one synced Pebble batch: after a
-// crash the state holds all of it or none. An index at or below the
-// applied index changes nothing and returns the current root. Two writes
-// to one address are ErrBadWrite.
+// applied, and returns the new root. The tree's new pages, the pages and
+// roots that fall out of the retained history, the root and the index
+// are committed in one synced Pebble batch: after a crash the state holds
+// all of it or none. An index at or below the applied index changes
+// nothing and returns the current root. Two writes to one address are
+// ErrBadWrite.
 func (s *State) Apply(writes []AccountWrite, index uint64) (ledger.Hash, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -276,15 +255,18 @@ func (s *State) apply(writes []AccountWrite, records []record, index uint64) (le
 	if err != nil {
 		return ledger.Hash{}, fmt.Errorf("coldchain: apply %d: %w", index, err)
 	}
-	root, puts, deletes, err := updateTree(fillingReader{s}, s.root, changes)
+	u, err := updateTree(s.tree, changes, index)
 	if err != nil {
 		return ledger.Hash{}, fmt.Errorf("coldchain: apply %d: %w", index, err)
 	}
-	if err := s.commit(writes, records, root, puts, deletes, index); err != nil {
+	root := u.root.h
+	versions, err := s.commit(writes, records, u, root, index)
+	if err != nil {
+		u.abort()
 		return ledger.Hash{}, fmt.Errorf("coldchain: apply %d: %w", index, err)
 	}
-	s.root, s.applied = root, index
-	s.updateCache(puts, deletes)
+	u.commit()
+	s.root, s.applied, s.versions = root, index, versions
 	return root, nil
 }
 
@@ -292,11 +274,7 @@ func (s *State) apply(writes []AccountWrite, records []record, index uint64) (le
 func changesOf(writes []AccountWrite) ([]change, error) {
 	changes := make([]change, len(writes))
 	for i, w := range writes {
-		changes[i].key = keyOf(w.Address)
-		if !w.Account.IsZero() {
-			vh := w.Account.valueHash()
-			changes[i].vh = &vh
-		}
+		changes[i] = change{key: keyOf(w.Address), acct: w.Account}
 	}
 	slices.SortFunc(changes, func(a, b change) int { return bytes.Compare(a.key[:], b.key[:]) })
 	for i := 1; i < len(changes); i++ {
@@ -307,8 +285,13 @@ func changesOf(writes []AccountWrite) ([]change, error) {
 	return changes, nil
 }
 
-func (s *State) commit(writes []AccountWrite, records []record, root ledger.Hash, puts map[ledger.Hash]newNode, deletes []ledger.Hash, index uint64) error {
-	b := s.db.NewBatch()
+// commit writes one Apply's batch: the records, the accounts, the new pages, the
+// history (new root, garbage, pruned roots), the meta records. It returns
+// the retained roots after it.
+func (s *State) commit(writes []AccountWrite, records []record, u *treeUpdate, root ledger.Hash, index uint64) ([]version, error) {
+	// About 600 bytes a page and 60 an account: growing the batch as it
+	// fills would copy it again and again.
+	b := s.db.NewBatchWithSize(len(u.dirty)*600 + len(writes)*60)
 	defer b.Close()
 	for _, r := range records {
 		var err error
@@ -318,34 +301,51 @@ func (s *State) commit(writes []AccountWrite, records []record, root ledger.Hash
 			err = b.Set(r.key, value, nil)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, w := range writes {
 		if err := setOrDelete(b, accountKey(w.Address), w.Account); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	for _, h := range deletes {
-		if err := b.Delete(nodeKey(h), nil); err != nil {
-			return err
-		}
+	if err := s.writePages(b, u); err != nil {
+		return nil, err
 	}
-	for h, n := range puts {
-		if err := b.Set(nodeKey(h), n.enc, nil); err != nil {
-			return err
-		}
+	versions, err := s.writeHistory(b, u, root, index)
+	if err != nil {
+		return nil, err
 	}
-	if err := b.Set(metaRootKey, root[:], nil); err != nil {
-		return err
-	}
-	if err := b.Set(metaAppliedKey, binary.BigEndian.AppendUint64(nil, index), nil); err != nil {
-		return err
+	if err := s.writeMeta(b, root, index); err != nil {
+		return nil, err
 	}
 	if s.beforeCommit != nil {
 		s.beforeCommit()
 	}
-	return b.Commit(pebble.Sync)
+	return versions, b.Commit(pebble.Sync)
+}
+
+// writePages writes the update's new pages.
+func (s *State) writePages(b *pebble.Batch, u *treeUpdate) error {
+	var key, val []byte
+	for _, p := range u.dirty {
+		key = pageID{ver: u.ver, depth: p.depth, key: p.key}.appendBody(append(key[:0], pagePrefix))
+		val = s.tree.encodePage(val[:0], p.r)
+		if err := b.Set(key, val, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *State) writeMeta(b *pebble.Batch, root ledger.Hash, index uint64) error {
+	if err := b.Set(metaRootKey, root[:], nil); err != nil {
+		return err
+	}
+	if err := b.Set(metaFormatKey, []byte{storeFormat}, nil); err != nil {
+		return err
+	}
+	return b.Set(metaAppliedKey, binary.BigEndian.AppendUint64(nil, index), nil)
 }
 
 func setOrDelete(b *pebble.Batch, key []byte, a Account) error {

@@ -1,11 +1,12 @@
 package coldchain
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/dualchain/dualchain/ledger"
 )
 
@@ -178,7 +179,7 @@ func TestReopen(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	for _, c := range []Config{{}, {Dir: "x", CacheSize: -1}, {Dir: "x", NodeCacheDepth: 25}} {
+	for _, c := range []Config{{}, {Dir: "x", CacheSize: -1}, {Dir: "x", KeepVersions: -1}} {
 		if _, err := Open(c); !errors.Is(err, ErrBadConfig) {
 			t.Errorf("Open(%+v) error = %v, want ErrBadConfig", c, err)
 		}
@@ -188,30 +189,103 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// TestCheckFindsCorruption: Check notices a stale node and a missing one.
+// TestCheckFindsCorruption: Check notices a page no root reaches, a
+// missing page, a changed page, an unknown key, a missing account record,
+// and an account record that is not its leaf's.
 func TestCheckFindsCorruption(t *testing.T) {
-	fs := vfs.NewMem()
-	cfg := Config{Dir: "c", FS: fs}
-	s := openTest(t, cfg)
-	r := rand.New(rand.NewPCG(15, 16))
-	if _, err := s.Apply(randomWrites(r, model{}, 50), 1); err != nil {
+	tests := []struct {
+		name    string
+		corrupt func(t *testing.T, s *State)
+	}{
+		{"stale page", func(t *testing.T, s *State) {
+			mustSet(t, s, pageID{ver: 1, depth: 8, key: ledger.Hash{9}}.dbKey(), []byte{slotInner})
+		}},
+		{"root page missing", func(t *testing.T, s *State) { mustDelete(t, s, rootPageKey(t, s)) }},
+		{"root page changed", func(t *testing.T, s *State) {
+			v, _, _ := s.get(rootPageKey(t, s))
+			v[len(v)-1] ^= 1
+			mustSet(t, s, rootPageKey(t, s), v)
+		}},
+		{"unknown lowercase key", func(t *testing.T, s *State) { mustSet(t, s, []byte("zzz"), []byte{1}) }},
+		{"account missing", func(t *testing.T, s *State) { mustDelete(t, s, accountKey(anyAddress(t, s))) }},
+		{"account changed", func(t *testing.T, s *State) {
+			mustSet(t, s, accountKey(anyAddress(t, s)), Account{Balance: 1 << 60}.encode())
+		}},
+		{"garbage list dropped", func(t *testing.T, s *State) { mustDelete(t, s, garbageKey(s.versions[0].index)) }},
+		{"version record dropped", func(t *testing.T, s *State) { mustDelete(t, s, versionKey(s.versions[0].index)) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTest(t, TestConfig())
+			r := rand.New(rand.NewPCG(15, 16))
+			m := model{}
+			for i := uint64(1); i <= 3; i++ {
+				ws := randomWrites(r, m, 50)
+				m.apply(ws)
+				if _, err := s.Apply(ws, i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Check(); err != nil {
+				t.Fatalf("Check before corruption = %v", err)
+			}
+			tc.corrupt(t, s)
+			if err := s.Check(); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Check = %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+// TestCheckIgnoresChainRecords: keys whose first byte is uppercase are
+// chain.go's, and Check does not look at them.
+func TestCheckIgnoresChainRecords(t *testing.T) {
+	s := openTest(t, TestConfig())
+	if _, err := s.apply(randomWrites(rand.New(rand.NewPCG(1, 1)), model{}, 20), []record{{key: []byte("Bblock"), value: []byte{1}}}, 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Set(nodeKey(ledger.Hash{9}), node{leaf: true}.encode(), nil); err != nil {
+	mustSet(t, s, []byte("Zanything"), []byte{2})
+	if err := s.Check(); err != nil {
+		t.Fatalf("Check with chain records = %v", err)
+	}
+	if v, ok, _ := s.get([]byte("Bblock")); !ok || !bytes.Equal(v, []byte{1}) {
+		t.Fatalf("record written by apply = %x, %v; want 01", v, ok)
+	}
+}
+
+func mustSet(t *testing.T, s *State, k, v []byte) {
+	t.Helper()
+	if err := s.db.Set(k, v, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Check with a stale node = %v, want ErrCorrupt", err)
-	}
-	if err := s.db.Delete(nodeKey(s.Root()), nil); err != nil {
+}
+
+func mustDelete(t *testing.T, s *State, k []byte) {
+	t.Helper()
+	if err := s.db.Delete(k, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Check(); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Check with the root missing = %v, want ErrCorrupt", err)
+}
+
+func rootPageKey(t *testing.T, s *State) []byte {
+	t.Helper()
+	if !s.tree.root.isInner() {
+		t.Fatalf("the tree has no root page")
 	}
-	if _, err := s.Prove(ledger.Address{1}); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Prove with the root missing = %v, want ErrCorrupt", err)
+	return pageID{ver: s.tree.inners[s.tree.root].ver}.dbKey()
+}
+
+func anyAddress(t *testing.T, s *State) ledger.Address {
+	t.Helper()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{accountPrefix}, UpperBound: []byte{accountPrefix + 1}})
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer it.Close()
+	if !it.First() {
+		t.Fatalf("no account stored")
+	}
+	return ledger.Address(it.Key()[1:])
 }
 
 // TestProveDuringApply: proofs made while Apply runs are consistent: each

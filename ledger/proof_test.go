@@ -22,10 +22,14 @@ type proofTree struct {
 	accounts map[ledger.Address]ledger.ProofAccount
 	keys     []ledger.Hash // sorted
 	vh       map[ledger.Hash]ledger.Hash
+	memo     map[subtree]ledger.Hash
 }
 
+// subtree names the keys keys[i:j] at a depth.
+type subtree struct{ i, j, depth int }
+
 func newProofTree(accounts map[ledger.Address]ledger.ProofAccount) *proofTree {
-	t := &proofTree{accounts: accounts, vh: map[ledger.Hash]ledger.Hash{}}
+	t := &proofTree{accounts: accounts, vh: map[ledger.Hash]ledger.Hash{}, memo: map[subtree]ledger.Hash{}}
 	for a, acct := range accounts {
 		// Spelled out rather than ColdTreeKey / ValueHash: the definitions.
 		k := ledger.Hash(sha256.Sum256(a[:]))
@@ -39,48 +43,56 @@ func newProofTree(accounts map[ledger.Address]ledger.ProofAccount) *proofTree {
 
 func proofBit(k ledger.Hash, i int) int { return int(k[i/8]>>(7-i%8)) & 1 }
 
-// split returns the keys going left and right at depth.
-func split(keys []ledger.Hash, depth int) (left, right []ledger.Hash) {
-	m := sort.Search(len(keys), func(i int) bool { return proofBit(keys[i], depth) == 1 })
-	return keys[:m], keys[m:]
+// split returns the index of the first of keys[i:j] that goes right at
+// depth.
+func (t *proofTree) split(i, j, depth int) int {
+	return i + sort.Search(j-i, func(k int) bool { return proofBit(t.keys[i+k], depth) == 1 })
 }
 
-func (t *proofTree) hash(keys []ledger.Hash, depth int) ledger.Hash {
-	switch len(keys) {
+// hash is the hash of the subtree holding keys[i:j] at depth.
+func (t *proofTree) hash(i, j, depth int) ledger.Hash {
+	switch j - i {
 	case 0:
 		return ledger.Hash{}
 	case 1:
-		return nodeHashOf(0x00, keys[0], t.vh[keys[0]])
+		return nodeHashOf(0x00, t.keys[i], t.vh[t.keys[i]])
 	}
-	l, r := split(keys, depth)
-	return nodeHashOf(0x01, t.hash(l, depth+1), t.hash(r, depth+1))
+	if h, ok := t.memo[subtree{i, j, depth}]; ok {
+		return h
+	}
+	m := t.split(i, j, depth)
+	h := nodeHashOf(0x01, t.hash(i, m, depth+1), t.hash(m, j, depth+1))
+	t.memo[subtree{i, j, depth}] = h
+	return h
 }
 
 func nodeHashOf(prefix byte, a, b ledger.Hash) ledger.Hash {
 	return sha256.Sum256(append(append([]byte{prefix}, a[:]...), b[:]...))
 }
 
-func (t *proofTree) root() ledger.Hash { return t.hash(t.keys, 0) }
+func (t *proofTree) root() ledger.Hash { return t.hash(0, len(t.keys), 0) }
 
 // prove makes addr's proof by walking the key sets down its path.
 func (t *proofTree) prove(addr ledger.Address) *ledger.Proof {
 	key := ledger.Hash(sha256.Sum256(addr[:]))
 	p := &ledger.Proof{Root: t.root(), Address: addr, Siblings: []ledger.Hash{}}
-	keys := t.keys
-	for depth := 0; len(keys) > 1; depth++ {
-		l, r := split(keys, depth)
+	i, j := 0, len(t.keys)
+	for depth := 0; j-i > 1; depth++ {
+		m := t.split(i, j, depth)
 		if proofBit(key, depth) == 0 {
-			keys, p.Siblings = l, append(p.Siblings, t.hash(r, depth+1))
+			p.Siblings = append(p.Siblings, t.hash(m, j, depth+1))
+			j = m
 		} else {
-			keys, p.Siblings = r, append(p.Siblings, t.hash(l, depth+1))
+			p.Siblings = append(p.Siblings, t.hash(i, m, depth+1))
+			i = m
 		}
 	}
 	switch {
-	case len(keys) == 1 && keys[0] == key:
+	case j-i == 1 && t.keys[i] == key:
 		acct := t.accounts[addr]
 		p.Account = &acct
-	case len(keys) == 1:
-		p.Leaf = &ledger.ProofLeaf{Key: keys[0], ValueHash: t.vh[keys[0]]}
+	case j-i == 1:
+		p.Leaf = &ledger.ProofLeaf{Key: t.keys[i], ValueHash: t.vh[t.keys[i]]}
 	}
 	return p
 }
@@ -196,22 +208,29 @@ func TestColdHashes(t *testing.T) {
 	}
 }
 
+// fold hashes from h, the subtree at depth len(siblings) on key's path,
+// up to the root, from the tree's definition.
+func fold(key, h ledger.Hash, siblings []ledger.Hash) ledger.Hash {
+	for i := len(siblings) - 1; i >= 0; i-- {
+		if proofBit(key, i) == 0 {
+			h = nodeHashOf(0x01, h, siblings[i])
+		} else {
+			h = nodeHashOf(0x01, siblings[i], h)
+		}
+	}
+	return h
+}
+
 // TestProofDeepest: a proof with the most siblings there can be verifies,
 // and one with more is malformed.
 func TestProofDeepest(t *testing.T) {
 	a := ledger.Address{9}
 	acct := ledger.ProofAccount{Balance: 1}
-	key := ledger.ColdTreeKey(a)
 	p := &ledger.Proof{Address: a, Account: &acct, Siblings: make([]ledger.Hash, ledger.ColdTreeDepth)}
-	h := nodeHashOf(0x00, key, acct.ValueHash())
-	for i := ledger.ColdTreeDepth - 1; i >= 0; i-- {
+	for i := range p.Siblings {
 		p.Siblings[i] = ledger.Hash{byte(i), 1}
-		if proofBit(key, i) == 0 {
-			h = nodeHashOf(0x01, h, p.Siblings[i])
-		} else {
-			h = nodeHashOf(0x01, p.Siblings[i], h)
-		}
 	}
+	h := fold(ledger.ColdTreeKey(a), nodeHashOf(0x00, ledger.ColdTreeKey(a), acct.ValueHash()), p.Siblings)
 	p.Root = h
 	if err := p.Verify(h); err != nil {
 		t.Fatalf("Verify(%d siblings) = %v", ledger.ColdTreeDepth, err)
@@ -219,6 +238,32 @@ func TestProofDeepest(t *testing.T) {
 	p.Siblings = append(p.Siblings, ledger.Hash{})
 	if err := p.Verify(h); !errors.Is(err, ledger.ErrBadProof) {
 		t.Fatalf("Verify(%d siblings) = %v, want ErrBadProof", len(p.Siblings), err)
+	}
+}
+
+// TestProofLeafOffPath: a non-inclusion proof whose leaf is not on the
+// address's path is malformed, even when its hashes are consistent (with
+// a root made up for it).
+func TestProofLeafOffPath(t *testing.T) {
+	a := ledger.Address{5}
+	key := ledger.ColdTreeKey(a)
+	siblings := make([]ledger.Hash, 12)
+	for i := range siblings {
+		siblings[i] = ledger.Hash{byte(i + 1)}
+	}
+	for _, at := range []int{0, 5, 11, 12, 255} {
+		other := key
+		other[at/8] ^= 0x80 >> (at % 8) // differs from key first at bit at
+		leaf := &ledger.ProofLeaf{Key: other, ValueHash: ledger.Hash{7}}
+		root := fold(key, nodeHashOf(0x00, leaf.Key, leaf.ValueHash), siblings)
+		p := &ledger.Proof{Root: root, Address: a, Leaf: leaf, Siblings: siblings}
+		err := p.Verify(root)
+		if onPath := at >= len(siblings); onPath != (err == nil) {
+			t.Errorf("leaf differing at bit %d with %d siblings: Verify = %v, want error: %v", at, len(siblings), err, !onPath)
+		}
+		if err != nil && !errors.Is(err, ledger.ErrBadProof) {
+			t.Errorf("leaf differing at bit %d: Verify = %v, want ErrBadProof", at, err)
+		}
 	}
 }
 

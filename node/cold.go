@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/dualchain/dualchain/api"
@@ -49,22 +48,31 @@ func coldTx(tx *ledger.Tx, id ledger.Hash) (coldchain.Tx, error) {
 }
 
 // coldPool holds cold transactions until the leader puts them in a cold
-// block. Each sender's transactions must come in nonce order with no gap
-// (the cold chain is for a few large transfers, not a stream).
+// block. A sender may submit up to its nonce window ahead of its next cold
+// nonce, in any order; a block takes each sender's transactions in nonce
+// order from its next nonce, senders in the order they became ready.
 type coldPool struct {
-	mu     sync.Mutex
-	limit  int
-	txs    []pendingTx // not yet taken, in arrival order
-	byID   map[ledger.Hash]bool
-	next   map[ledger.Address]uint64 // the nonce after a sender's pending ones
-	count  map[ledger.Address]int    // a sender's pending and taken transactions
-	notify chan struct{}
+	mu      sync.Mutex
+	limit   int
+	window  uint64
+	size    int // transactions pending (not taken)
+	byID    map[ledger.Hash]bool
+	senders map[ledger.Address]*coldSender
+	ready   []ledger.Address // senders that may have their next nonce pending, FIFO
+	notify  chan struct{}
 }
 
-func newColdPool(limit int) *coldPool {
+type coldSender struct {
+	next  uint64 // the nonce the next block takes
+	txs   map[uint64]pendingTx
+	taken int // taken and not yet done
+	ready bool
+}
+
+func newColdPool(limit int, window uint64) *coldPool {
 	return &coldPool{
-		limit: limit, byID: make(map[ledger.Hash]bool), next: make(map[ledger.Address]uint64),
-		count: make(map[ledger.Address]int), notify: make(chan struct{}, 1),
+		limit: limit, window: window, byID: make(map[ledger.Hash]bool),
+		senders: make(map[ledger.Address]*coldSender), notify: make(chan struct{}, 1),
 	}
 }
 
@@ -75,39 +83,36 @@ func (p *coldPool) add(tx *ledger.Tx, id ledger.Hash, stateNonce uint64) error {
 	if p.byID[id] {
 		return nil // a retry of a pending transaction
 	}
-	want := stateNonce
-	if n, ok := p.next[tx.From]; ok {
-		want = max(want, n)
+	s := p.senders[tx.From]
+	if s == nil {
+		s = &coldSender{next: stateNonce, txs: make(map[uint64]pendingTx)}
+	} else if s.taken == 0 && len(s.txs) == 0 && stateNonce > s.next {
+		s.next = stateNonce // committed meanwhile (a new leader's pool)
 	}
+	_, pending := s.txs[tx.Nonce]
 	switch {
 	case tx.Nonce < stateNonce:
 		return detail(ErrNonceTooLow, "cold nonce %d, the account's next cold nonce is %d", tx.Nonce, stateNonce)
-	case tx.Nonce < want:
-		return detail(ErrNonceTaken, "cold nonce %d is pending; the next free one is %d", tx.Nonce, want)
-	case tx.Nonce > want:
-		return detail(ErrNonceTooHigh, "cold nonce %d, the next one must be %d", tx.Nonce, want)
-	case len(p.byID) >= p.limit:
+	case tx.Nonce < s.next || pending:
+		return detail(ErrNonceTaken, "another cold transaction with nonce %d is pending", tx.Nonce)
+	case tx.Nonce >= s.next+p.window:
+		return detail(ErrNonceTooHigh, "cold nonce %d, the account's next is %d and the window %d", tx.Nonce, s.next, p.window)
+	case p.size >= p.limit:
 		return ErrMempoolFull
 	}
-	p.txs = append(p.txs, pendingTx{tx: tx, id: id})
+	p.senders[tx.From] = s
+	s.txs[tx.Nonce] = pendingTx{tx: tx, id: id}
 	p.byID[id] = true
-	p.next[tx.From] = tx.Nonce + 1
-	p.count[tx.From]++
-	select {
-	case p.notify <- struct{}{}:
-	default:
+	p.size++
+	if tx.Nonce == s.next && !s.ready {
+		s.ready = true
+		p.ready = append(p.ready, tx.From)
+		select {
+		case p.notify <- struct{}{}:
+		default:
+		}
 	}
 	return nil
-}
-
-// pendingNonce is addr's next cold nonce after its pending transactions.
-func (p *coldPool) pendingNonce(addr ledger.Address, stateNonce uint64) uint64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if n, ok := p.next[addr]; ok {
-		return max(n, stateNonce)
-	}
-	return stateNonce
 }
 
 // has reports whether id is pending or taken.
@@ -117,21 +122,59 @@ func (p *coldPool) has(id ledger.Hash) bool {
 	return p.byID[id]
 }
 
-func (p *coldPool) len() int {
+// pendingNonce is addr's next cold nonce after its pending transactions
+// without a gap.
+func (p *coldPool) pendingNonce(addr ledger.Address, stateNonce uint64) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.txs)
+	s := p.senders[addr]
+	if s == nil {
+		return stateNonce
+	}
+	n := max(s.next, stateNonce)
+	for _, ok := s.txs[n]; ok; _, ok = s.txs[n] {
+		n++
+	}
+	return n
 }
 
-// take removes up to n transactions for a block; n < 0 takes all.
+// readyLen reports whether a block would take anything.
+func (p *coldPool) readyLen() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.ready)
+}
+
+// take removes up to n ready transactions for a block (n < 0: all), each
+// sender's in nonce order.
 func (p *coldPool) take(n int) []pendingTx {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if n < 0 || n > len(p.txs) {
-		n = len(p.txs)
+	var out []pendingTx
+	for len(p.ready) > 0 && (n < 0 || len(out) < n) {
+		a := p.ready[0]
+		s := p.senders[a]
+		if s == nil {
+			p.ready = p.ready[1:]
+			continue
+		}
+		for n < 0 || len(out) < n {
+			t, ok := s.txs[s.next]
+			if !ok {
+				break
+			}
+			delete(s.txs, s.next)
+			s.next++
+			s.taken++
+			p.size--
+			out = append(out, t)
+		}
+		if _, more := s.txs[s.next]; more {
+			break // n reached; the sender stays first
+		}
+		s.ready = false
+		p.ready = p.ready[1:]
 	}
-	out := append([]pendingTx(nil), p.txs[:n]...)
-	p.txs = append(p.txs[:0], p.txs[n:]...)
 	return out
 }
 
@@ -144,17 +187,54 @@ func (p *coldPool) done(txs []pendingTx) {
 			continue
 		}
 		delete(p.byID, t.id)
-		if p.count[t.tx.From]--; p.count[t.tx.From] <= 0 {
-			delete(p.count, t.tx.From)
-			delete(p.next, t.tx.From)
+		s := p.senders[t.tx.From]
+		if s == nil {
+			continue // drained meanwhile
+		}
+		if s.taken--; s.taken == 0 && len(s.txs) == 0 {
+			delete(p.senders, t.tx.From)
 		}
 	}
 }
 
-// drain removes every transaction not yet taken.
+// forget removes a sender whose taken transactions a block left out (its
+// nonces are not where the pool thought), and returns its pending ones.
+func (p *coldPool) forget(addr ledger.Address) []pendingTx {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.senders[addr]
+	if s == nil {
+		return nil
+	}
+	var out []pendingTx
+	for _, t := range s.txs {
+		out = append(out, t)
+		delete(p.byID, t.id)
+		p.size--
+	}
+	s.txs = make(map[uint64]pendingTx)
+	if s.taken == 0 {
+		delete(p.senders, addr)
+	}
+	// ready keeps addr if it is there: take skips a sender with nothing at
+	// its next nonce.
+	return out
+}
+
+// drain removes every transaction, taken or not, and returns the ones not
+// taken; a new leader starts from the committed nonces.
 func (p *coldPool) drain() []pendingTx {
-	out := p.take(-1)
-	p.done(out)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []pendingTx
+	for _, s := range p.senders {
+		for _, t := range s.txs {
+			out = append(out, t)
+			delete(p.byID, t.id)
+		}
+	}
+	p.senders = make(map[ledger.Address]*coldSender)
+	p.ready, p.size = nil, 0
 	return out
 }
 
@@ -179,7 +259,7 @@ func (n *Node) checkpoint(ctx context.Context) error {
 			continue
 		}
 		since := n.clock.Since(last)
-		txsDue := n.cold.pool.len() > 0 && since >= n.cfg.ColdBlockInterval
+		txsDue := n.cold.pool.readyLen() > 0 && since >= n.cfg.ColdBlockInterval
 		if !txsDue && (since < n.cfg.CheckpointInterval || !n.sm.changedSinceCheckpoint()) {
 			continue
 		}
@@ -212,9 +292,13 @@ func (n *Node) proposeCold(ctx context.Context) error {
 	}
 	// Applied: the state machine told the waiters of the included ones.
 	var dropped []pendingTxErr
+	gap := detail(ErrNonceGap, "the cold block left it out: its nonce was not the account's next; resubmit from the account's next cold nonce")
 	for _, p := range taken {
-		if _, err := n.cold.chain.Tx(p.id); errors.Is(err, coldchain.ErrNotFound) {
-			dropped = append(dropped, pendingTxErr{p.id, detail(ErrNonceGap, "the cold block left it out: its nonce was no longer next")})
+		if ok, err := n.cold.chain.Included(p.id); err == nil && !ok {
+			dropped = append(dropped, pendingTxErr{p.id, gap})
+			for _, q := range n.cold.pool.forget(p.tx.From) {
+				dropped = append(dropped, pendingTxErr{q.id, gap})
+			}
 		}
 	}
 	n.finishDropped(dropped)

@@ -18,8 +18,8 @@ var _ api.ColdBackend = backend{}
 // cold pool. One already in a cold block is not an error: Wait returns
 // its record.
 func (n *Node) admitCold(tx *ledger.Tx, id ledger.Hash) error {
-	if _, err := n.cold.chain.Tx(id); err == nil {
-		return nil
+	if ok, err := n.cold.chain.Included(id); err != nil || ok {
+		return err
 	}
 	acct, err := n.cold.chain.Account(tx.From)
 	if err != nil {

@@ -146,7 +146,7 @@ func (n *Node) openStore(ctx context.Context, gen *hotchain.Genesis) error {
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
-	n.cold = &coldSide{chain: cold, pool: newColdPool(n.cfg.ColdPoolSize), notify: make(chan struct{}, 1)}
+	n.cold = &coldSide{chain: cold, pool: newColdPool(n.cfg.ColdPoolSize, n.cfg.NonceWindow), notify: make(chan struct{}, 1)}
 	n.sm = &stateMachine{
 		chain: n.chain, cold: cold, archive: n.archive, dir: n.dir, logger: n.logger, clock: n.clock, ctx: n.life,
 		applied: n.blockApplied, rebuilt: n.pool.reset, fatal: n.fail, local: n.pipe.decoded, coldApplied: n.coldApplied,
