@@ -1,6 +1,7 @@
 // Package node is where dualchain's parts meet: it wires the hot store, the
-// Raft replica (consensus), the mempool, the block producer and the HTTP API
-// into one staking node, and owns their lifecycle.
+// cold chain, the bridge, the Raft replica (consensus), the mempools, the
+// block producer, the checkpointer and the HTTP API into one staking node,
+// and owns their lifecycle.
 //
 // The flow (docs/decisions/0007-raft-replication.md): the leader, and only
 // the leader, orders and executes verified transactions into a block with
@@ -10,6 +11,13 @@
 // (statemachine.go), idempotently by log index. Followers forward
 // submissions to the leader (the api package does, through the Cluster
 // methods in cluster.go).
+//
+// The leader also proposes cold blocks (cold.go): checkpoints of hot state
+// with the cold transactions; every node computes each one from its own
+// state at the entry's place in the log, and writes it in one synced
+// Pebble batch. Hot state is the cold chain's mirror plus the hot writes
+// since the last cold block (docs/decisions/0008-cold-chain-and-bridge.md,
+// bridge/DESIGN.md).
 //
 // Calls are dispatched by the called contract's code hash and function
 // (dispatch.go): a match with an optimistic native function runs natively,
@@ -23,8 +31,9 @@
 // index atomically with the state); every node makes the same decision on
 // every committed entry (a block that does not extend the head is skipped
 // by all); a store that lost its data (wiped Redis) or went back in time
-// (restarted from an old copy) is rebuilt from the latest snapshot and the
-// log, never written onto, and clients' reads are refused while it is; a
+// (restarted from an old copy) is rebuilt from the cold mirror and the hot
+// writes since, never written onto, and clients' reads are refused while it
+// is; Σ hot + Σ cold + in flight is the genesis supply at every index; a
 // block is executed only after the leader's Barrier, on the applied head and
 // the blocks it has in flight; a committed block is never reported to a
 // client as failed.

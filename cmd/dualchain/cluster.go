@@ -171,7 +171,7 @@ func (a *app) clusterUp(cmd *cobra.Command, o *clusterOpts) error {
 	if o.nodes < 1 || o.edges < 0 {
 		return usageErrorf("cluster up wants --nodes 1 or more and --edges 0 or more, got %d and %d", o.nodes, o.edges)
 	}
-	store, _, why, err := localcluster.PickStore(o.store)
+	_, _, why, err := localcluster.PickStore(o.store)
 	if err != nil {
 		return clusterError(err)
 	}
@@ -182,7 +182,7 @@ func (a *app) clusterUp(cmd *cobra.Command, o *clusterOpts) error {
 	ctx, cancel := a.waitContext(cmd)
 	defer cancel()
 	c, err := localcluster.Up(ctx, localcluster.Options{
-		Binary: bin, Dir: dir, Nodes: o.nodes, Edges: o.edges, Store: store, NodeArgs: o.nodeArgs, Log: a.progress(),
+		Binary: bin, Dir: dir, Nodes: o.nodes, Edges: o.edges, Store: o.store, NodeArgs: o.nodeArgs, Log: a.progress(),
 	})
 	if err != nil {
 		return clusterError(err)
