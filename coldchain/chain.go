@@ -520,6 +520,7 @@ func (c *Chain) Cleanups() ([][]byte, error) {
 
 // Mirror returns the mirror of hot state, as of the last checkpoint, key
 // by key in key order. The values are valid only during the yield.
+// A read error ends the sequence early: use ScanMirror where it matters.
 func (c *Chain) Mirror() iter.Seq2[[]byte, []byte] {
 	return func(yield func(k, v []byte) bool) {
 		_ = c.scan(mirrorTag, func(k, v []byte) error {
@@ -532,6 +533,12 @@ func (c *Chain) Mirror() iter.Seq2[[]byte, []byte] {
 }
 
 var errStop = errors.New("stop")
+
+// ScanMirror calls fn with each key of the mirror of hot state and its
+// value, in key order, from one consistent view; the slices are valid only
+// during the call. It returns the first error of a read or of fn. fn must
+// not call the Chain's methods.
+func (c *Chain) ScanMirror(fn func(k, v []byte) error) error { return c.scan(mirrorTag, fn) }
 
 // Sums is the cold state added up, for an audit.
 type Sums struct {

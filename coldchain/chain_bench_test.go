@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -84,13 +85,13 @@ func requireAllOK(b *testing.B, blk *ledger.ColdBlock, n int) {
 }
 
 // The large mirror BenchmarkCheckpoint writes into: built once, kept in
-// os.TempDir for later runs (the version changes when what it holds
-// does). The benchmark rewrites existing keys only, so it stays at
-// mirrorKeys keys.
+// os.TempDir for later runs, in a directory named for this layout's
+// version and the store's format. The benchmark rewrites existing keys
+// only, so it stays at mirrorKeys keys.
 const (
 	mirrorKeys       = 1_000_000
 	mirrorValueSize  = 32
-	mirrorDirName    = "dualchain-coldchain-bench-mirror-v1"
+	mirrorVersion    = 1 // of what buildMirror writes
 	mirrorOwners     = 10_000
 	mirrorBuildBlock = 100_000
 )
@@ -119,7 +120,8 @@ func mirrorValue(r *rand.Rand) []byte {
 // building it if no earlier run left it complete.
 func mirrorChain(b *testing.B) *Chain {
 	mirrorBench.once.Do(func() {
-		dir := filepath.Join(os.TempDir(), mirrorDirName)
+		name := fmt.Sprintf("dualchain-coldchain-bench-mirror-v%d-format%d", mirrorVersion, storeFormat)
+		dir := filepath.Join(os.TempDir(), name)
 		mirrorBench.c, mirrorBench.err = openMirrorChain(b, dir)
 	})
 	if mirrorBench.err != nil {
@@ -136,8 +138,15 @@ func openMirrorChain(b *testing.B, dir string) (*Chain, error) {
 		}
 	}
 	c, err := OpenChain(DefaultConfig(dir), testChainID)
+	if errors.Is(err, ErrCorrupt) {
+		b.Logf("the mirror in %s does not open (%v): building it again", dir, err)
+		if err := errors.Join(os.RemoveAll(complete), os.RemoveAll(dir)); err != nil {
+			return nil, err
+		}
+		c, err = OpenChain(DefaultConfig(dir), testChainID)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open the benchmark mirror in %s (another process using it?): %w", dir, err)
+		return nil, fmt.Errorf("open the benchmark mirror in %s: %w", dir, err)
 	}
 	if _, err := os.Stat(complete); err == nil {
 		return c, nil

@@ -183,7 +183,9 @@ func (b backend) Audit(ctx context.Context) (api.Audit, error) {
 		InFlightSettles: hot.Escrowed, InFlightDeposits: inFlight,
 		HotAccounts: hot.Accounts, ColdAccounts: cs.Accounts, BadBalances: hot.BadBalances + cs.BadBalances,
 	}
-	a.MirrorMismatches = sm.mirrorMismatches(snap.Writes)
+	if a.MirrorMismatches, err = sm.mirrorMismatches(snap.Writes); err != nil {
+		return api.Audit{}, err
+	}
 	if snap.Meta.Index != head.Index {
 		return a, fmt.Errorf("node: audit: store at index %d, head at %d", snap.Meta.Index, head.Index)
 	}
@@ -193,10 +195,14 @@ func (b backend) Audit(ctx context.Context) (api.Audit, error) {
 // mirrorMismatches counts the keys where state (the store's, sorted)
 // differs from the cold mirror plus the writes since the checkpoint.
 // Called with s.mu held.
-func (s *stateMachine) mirrorMismatches(state []ledger.Write) int {
+func (s *stateMachine) mirrorMismatches(state []ledger.Write) (int, error) {
 	want := make(map[string][]byte)
-	for k, v := range s.cold.Mirror() {
+	err := s.cold.ScanMirror(func(k, v []byte) error {
 		want[string(k)] = append([]byte(nil), v...)
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	for k, v := range s.dirty {
 		if len(v) == 0 {
@@ -212,5 +218,5 @@ func (s *stateMachine) mirrorMismatches(state []ledger.Write) int {
 		}
 		delete(want, string(w.Key))
 	}
-	return bad + len(want)
+	return bad + len(want), nil
 }

@@ -287,8 +287,12 @@ func (s *stateMachine) rebuild(uint64) error {
 // mirror plus dirty.
 func (s *stateMachine) restoreHot(head hotchain.Meta) (hotchain.Meta, error) {
 	state := make(map[string][]byte)
-	for k, v := range s.cold.Mirror() {
+	err := s.cold.ScanMirror(func(k, v []byte) error {
 		state[string(k)] = bytes.Clone(v)
+		return nil
+	})
+	if err != nil {
+		return hotchain.Meta{}, fmt.Errorf("node: read the cold mirror: %w", err)
 	}
 	for k, v := range s.dirty {
 		if len(v) == 0 {
