@@ -489,7 +489,15 @@ func (c *Chain) Prove(addr ledger.Address, height uint64) (*Proof, Head, error) 
 		p, err := c.st.Prove(addr)
 		return p, c.head, err
 	}
-	return nil, Head{}, fmt.Errorf("%w: PROVEAT-PENDING proofs against cold block %d", ErrNotFound, height)
+	b, err := c.block(height)
+	if err != nil {
+		return nil, Head{}, err
+	}
+	p, err := c.st.ProveAt(addr, b.Header.StateRoot)
+	if errors.Is(err, ErrUnknownRoot) {
+		return nil, Head{}, fmt.Errorf("%w: proofs against cold block %d are no longer kept (head is %d)", ErrNotFound, height, c.head.Height)
+	}
+	return p, Head{Height: height, Hash: b.Header.Hash(), Root: b.Header.StateRoot, Checkpoint: b.Header.Checkpoint}, err
 }
 
 // PendingDeposits returns the deposits this chain debited and the hot
