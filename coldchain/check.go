@@ -137,14 +137,14 @@ func (c *checker) checkMemory(r nref, h ledger.Hash, depth int, prefix ledger.Ha
 		}
 		return nil
 	case r.isLeaf():
-		l := &t.leaves[r.index()]
+		l := t.leaf(r)
 		c.leaves++
 		if h != l.hash() || l.acct.IsZero() || prefixOf(l.key, depth) != prefix {
 			return fmt.Errorf("%w: leaf %x in memory", ErrCorrupt, l.key)
 		}
 		return nil
 	}
-	n := &t.inners[r]
+	n := t.inner(r)
 	if depth >= maxDepth || h != n.hash() ||
 		(n.kid[0] == 0 && !n.kid[1].isInner()) || (n.kid[1] == 0 && !n.kid[0].isInner()) {
 		return fmt.Errorf("%w: inner node at depth %d in memory", ErrCorrupt, depth)

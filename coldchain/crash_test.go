@@ -1,6 +1,7 @@
 package coldchain
 
 import (
+	"maps"
 	"math/rand/v2"
 	"testing"
 
@@ -30,47 +31,65 @@ func requireState(t *testing.T, s *State, m model, index uint64) {
 
 // crashAndReopen opens the state a crash of fs would leave: the synced
 // data, and a random part of what was not synced.
-func crashAndReopen(t *testing.T, fs *vfs.MemFS, seed uint64, unsyncedPercent int) *State {
+func crashAndReopen(t *testing.T, fs *vfs.MemFS, seed uint64, unsyncedPercent, keep int) *State {
 	t.Helper()
 	clone := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: unsyncedPercent, RNG: rand.New(rand.NewPCG(seed, seed))})
-	return openTest(t, Config{Dir: "cold", FS: clone})
+	return openTest(t, Config{Dir: "cold", FS: clone, KeepVersions: keep})
 }
 
 // TestCrashAfterApply: an Apply that returned survives a crash right
-// after it, whatever part of the unsynced data the crash keeps.
+// after it, whatever part of the unsynced data the crash keeps, and so
+// do the roots it retains (keep 2 drops a root in every Apply from the
+// third on).
 func TestCrashAfterApply(t *testing.T) {
-	fs := vfs.NewCrashableMem()
-	s := openTest(t, Config{Dir: "cold", FS: fs})
-	r := rand.New(rand.NewPCG(31, 32))
-	m := model{}
-	for i := uint64(1); i <= 5; i++ {
-		ws := randomWrites(r, m, 100)
-		if _, err := s.Apply(ws, i); err != nil {
-			t.Fatal(err)
-		}
-		m.apply(ws)
-		for _, pct := range []int{0, 50, 100} {
-			c := crashAndReopen(t, fs, i, pct)
-			requireState(t, c, m, i)
-			if err := c.Close(); err != nil {
+	for _, keep := range []int{2, DefaultKeepVersions} {
+		fs := vfs.NewCrashableMem()
+		s := openTest(t, Config{Dir: "cold", FS: fs, KeepVersions: keep})
+		r := rand.New(rand.NewPCG(31, 32))
+		m := model{}
+		var snaps []snapshot
+		for i := uint64(1); i <= 5; i++ {
+			ws := randomWrites(r, m, 100)
+			root, err := s.Apply(ws, i)
+			if err != nil {
 				t.Fatal(err)
+			}
+			m.apply(ws)
+			snaps = append(snaps, snapshot{root, maps.Clone(m)})
+			kept := snaps[max(0, len(snaps)-keep):]
+			for _, pct := range []int{0, 50, 100} {
+				c := crashAndReopen(t, fs, i, pct, keep)
+				requireState(t, c, m, i)
+				for _, sn := range kept {
+					requireProofsAt(t, c, sn, allAddrs(r, kept[len(kept)-1:]))
+				}
+				if err := c.Close(); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
 }
 
 // TestCrashBeforeCommit: a crash while an Apply's batch is built but not
-// committed leaves the previous state whole.
+// committed leaves the previous state whole, with the roots it retained
+// (the Apply drops the oldest one).
 func TestCrashBeforeCommit(t *testing.T) {
 	fs := vfs.NewCrashableMem()
-	s := openTest(t, Config{Dir: "cold", FS: fs})
+	cfg := Config{Dir: "cold", FS: fs, KeepVersions: 2}
+	s := openTest(t, cfg)
 	r := rand.New(rand.NewPCG(33, 34))
 	m := model{}
-	ws := randomWrites(r, m, 200)
-	if _, err := s.Apply(ws, 1); err != nil {
-		t.Fatal(err)
+	var snaps []snapshot
+	for i := uint64(1); i <= 2; i++ {
+		ws := randomWrites(r, m, 200)
+		root, err := s.Apply(ws, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.apply(ws)
+		snaps = append(snaps, snapshot{root, maps.Clone(m)})
 	}
-	m.apply(ws)
 	var crashed []*vfs.MemFS
 	s.beforeCommit = func() {
 		for _, pct := range []int{0, 50, 100} {
@@ -78,25 +97,29 @@ func TestCrashBeforeCommit(t *testing.T) {
 		}
 	}
 	next := randomWrites(r, m, 200)
-	if _, err := s.Apply(next, 2); err != nil {
+	if _, err := s.Apply(next, 3); err != nil {
 		t.Fatal(err)
 	}
+	addrs := allAddrs(r, snaps)
 	for _, clone := range crashed {
-		c := openTest(t, Config{Dir: "cold", FS: clone})
-		requireState(t, c, m, 1)
+		cfg.FS = clone
+		c := openTest(t, cfg)
+		requireState(t, c, m, 2)
+		for _, sn := range snaps {
+			requireProofsAt(t, c, sn, addrs)
+		}
 		// Raft replays the entry after the restart: it applies in full.
-		if _, err := c.Apply(next, 2); err != nil {
+		if _, err := c.Apply(next, 3); err != nil {
 			t.Fatal(err)
 		}
-		m2 := model{}
-		for a, acct := range m {
-			m2[a] = acct
-		}
+		m2 := maps.Clone(m)
 		m2.apply(next)
-		requireState(t, c, m2, 2)
+		requireState(t, c, m2, 3)
 		if c.Root() != s.Root() {
 			t.Fatalf("replayed root %x, want %x", c.Root(), s.Root())
 		}
+		requireProofsAt(t, c, snaps[1], addrs)
+		requireForgotten(t, c, snaps[:1], []snapshot{snaps[1], {c.Root(), m2}})
 		_ = c.Close()
 	}
 }
@@ -113,7 +136,7 @@ func TestCrashDropsUnsynced(t *testing.T) {
 	if err := s.db.Set(accountKey([32]byte{2}), Account{Balance: 2}.encode(), pebble.NoSync); err != nil {
 		t.Fatal(err)
 	}
-	c := crashAndReopen(t, fs, 1, 0)
+	c := crashAndReopen(t, fs, 1, 0, 0)
 	if _, ok, _ := c.Account([32]byte{2}); ok {
 		t.Fatalf("an unsynced write survived the crash: the crash filesystem keeps everything")
 	}

@@ -14,13 +14,6 @@ import (
 // bytes. No node hashes to it (that would be a SHA-256 preimage of zero).
 var emptyHash ledger.Hash
 
-// Domain-separation prefixes of leaves and inner nodes: the first byte of
-// an encoded node.
-const (
-	leafPrefix  = ledger.ColdLeafPrefix
-	innerPrefix = ledger.ColdInnerPrefix
-)
-
 // keyOf is the 256-bit tree key of an account: SHA-256 of its address.
 func keyOf(a ledger.Address) ledger.Hash { return ledger.ColdTreeKey(a) }
 

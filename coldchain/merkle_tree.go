@@ -30,8 +30,8 @@ import (
 const maxDepth = ledger.ColdTreeDepth
 
 // nref names a subtree of the in-memory tree: 0 is the empty subtree,
-// leafBit|i the leaf tree.leaves[i], and i (> 0) the inner node
-// tree.inners[i].
+// leafBit|i the leaf tree.leaves.at(i), and i (> 0) the inner node
+// tree.inners.at(i).
 type nref uint32
 
 const leafBit nref = 1 << 31
@@ -63,56 +63,35 @@ type leafNode struct {
 
 func (l *leafNode) hash() ledger.Hash { return leafHash(l.key, l.acct.valueHash()) }
 
-// tree is the current state tree. Slots of replaced nodes go to free
-// lists once the Apply that replaced them has committed, never before: an
-// update builds its new nodes beside the old tree (copy on write), so a
-// failed Apply leaves the tree as it was.
+// tree is the current state tree. Slots of replaced nodes are released
+// once the Apply that replaced them has committed, never before: an update
+// builds its new nodes beside the old tree (copy on write), so a failed
+// Apply leaves the tree as it was.
 type tree struct {
-	inners    []innerNode // inners[0] is unused: nref 0 is the empty subtree
-	leaves    []leafNode  // leaves[0] is unused
-	freeInner []uint32
-	freeLeaf  []uint32
-	root      nref
-	rootH     ledger.Hash // the root's hash
+	inners slab[innerNode]
+	leaves slab[leafNode]
+	root   nref
+	rootH  ledger.Hash // the root's hash
 }
 
-func newTree() *tree {
-	return &tree{inners: make([]innerNode, 1), leaves: make([]leafNode, 1)}
-}
+func newTree() *tree { return &tree{} }
+
+func (t *tree) inner(r nref) *innerNode { return t.inners.at(uint32(r)) }
+func (t *tree) leaf(r nref) *leafNode   { return t.leaves.at(r.index()) }
 
 func (t *tree) rootHash() ledger.Hash { return t.rootH }
 
 // addLeaf stores l.
-func (t *tree) addLeaf(l leafNode) nref {
-	if n := len(t.freeLeaf); n > 0 {
-		i := t.freeLeaf[n-1]
-		t.freeLeaf = t.freeLeaf[:n-1]
-		t.leaves[i] = l
-		return leafBit | nref(i)
-	}
-	t.leaves = append(t.leaves, l)
-	return leafBit | nref(len(t.leaves)-1)
-}
+func (t *tree) addLeaf(l leafNode) nref { return leafBit | nref(t.leaves.alloc(l)) }
 
-func (t *tree) newInner(n innerNode) nref {
-	if k := len(t.freeInner); k > 0 {
-		i := t.freeInner[k-1]
-		t.freeInner = t.freeInner[:k-1]
-		t.inners[i] = n
-		return nref(i)
-	}
-	t.inners = append(t.inners, n)
-	return nref(len(t.inners) - 1)
-}
+func (t *tree) newInner(n innerNode) nref { return nref(t.inners.alloc(n)) }
 
 func (t *tree) free(r nref) {
 	switch {
 	case r.isLeaf():
-		t.leaves[r.index()] = leafNode{}
-		t.freeLeaf = append(t.freeLeaf, r.index())
+		t.leaves.release(r.index())
 	case r != 0:
-		t.inners[r] = innerNode{}
-		t.freeInner = append(t.freeInner, uint32(r))
+		t.inners.release(uint32(r))
 	}
 }
 
@@ -122,7 +101,7 @@ func (t *tree) free(r nref) {
 func (t *tree) lookup(key ledger.Hash, siblings *[]ledger.Hash) nref {
 	r := t.root
 	for depth := 0; r.isInner(); depth++ {
-		n := &t.inners[r]
+		n := t.inner(r)
 		b := bit(key, depth)
 		if siblings != nil {
 			*siblings = append(*siblings, n.kidHash[1-b])
@@ -135,8 +114,8 @@ func (t *tree) lookup(key ledger.Hash, siblings *[]ledger.Hash) nref {
 // account returns the account of key, and whether there is one.
 func (t *tree) account(key ledger.Hash) (Account, bool) {
 	r := t.lookup(key, nil)
-	if r.isLeaf() && t.leaves[r.index()].key == key {
-		return t.leaves[r.index()].acct, true
+	if r.isLeaf() && t.leaf(r).key == key {
+		return t.leaf(r).acct, true
 	}
 	return Account{}, false
 }
@@ -213,7 +192,7 @@ func (u *treeUpdate) update(old sub, depth int, ch []change) (sub, error) {
 	if !old.r.isInner() {
 		return u.build(depth, u.entriesOf(ch, old))
 	}
-	n := u.t.inners[old.r] // a copy: the slab may grow below
+	n := u.t.inner(old.r) // never moves, and the update changes no old node
 	if depth >= maxDepth {
 		return sub{}, fmt.Errorf("%w: inner node at depth %d", ErrCorrupt, depth)
 	}
@@ -253,10 +232,10 @@ type entry struct {
 // the account it has keeps the old leaf.
 func (u *treeUpdate) entriesOf(ch []change, s sub) []entry {
 	out := make([]entry, 0, len(ch)+1)
-	var old leafNode // a copy: the slab may grow below
+	var old *leafNode
 	oldDone := !s.r.isLeaf()
 	if !oldDone {
-		old = u.t.leaves[s.r.index()]
+		old = u.t.leaf(s.r)
 	}
 	for _, c := range ch {
 		if !oldDone {
@@ -274,7 +253,7 @@ func (u *treeUpdate) entriesOf(ch []change, s sub) []entry {
 			}
 		}
 		if !c.acct.IsZero() {
-			l := leafNode{key: c.key, acct: c.acct}
+			l := leafNode(c)
 			nr := u.t.addLeaf(l)
 			u.added = append(u.added, nr)
 			out = append(out, entry{c.key, sub{nr, l.hash()}})

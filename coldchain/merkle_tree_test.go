@@ -85,10 +85,10 @@ func (m *memTree) requireTree(tb testing.TB, what string) {
 		tb.Fatalf("%s: root = %x, want %x", what, got, want)
 	}
 	inners, leaves := reachable(m.t, m.t.root)
-	if live := len(m.t.inners) - 1 - len(m.t.freeInner); live != inners {
+	if live := m.t.inners.live(); live != inners {
 		tb.Fatalf("%s: %d inner nodes allocated, %d reachable", what, live, inners)
 	}
-	if live := len(m.t.leaves) - 1 - len(m.t.freeLeaf); live != leaves || leaves != len(m.want) {
+	if live := m.t.leaves.live(); live != leaves || leaves != len(m.want) {
 		tb.Fatalf("%s: %d leaves allocated, %d reachable, want %d", what, live, leaves, len(m.want))
 	}
 	for k, want := range m.want {
@@ -106,8 +106,8 @@ func reachable(t *tree, r nref) (inners, leaves int) {
 	case r.isLeaf():
 		return 0, 1
 	}
-	li, ll := reachable(t, t.inners[r].kid[0])
-	ri, rl := reachable(t, t.inners[r].kid[1])
+	li, ll := reachable(t, t.inner(r).kid[0])
+	ri, rl := reachable(t, t.inner(r).kid[1])
 	return 1 + li + ri, ll + rl
 }
 
@@ -251,7 +251,7 @@ func TestTreeDeepKeys(t *testing.T) {
 		tr.apply(t, []change{{key: c.key}})
 		tr.requireTree(t, "delete")
 	}
-	if len(tr.t.inners)-1 != len(tr.t.freeInner) {
+	if tr.t.inners.live() != 0 {
 		t.Fatalf("inner nodes left after deleting every key")
 	}
 }
@@ -334,10 +334,10 @@ func pageRoots(t *tree, r nref, depth int, prefix ledger.Hash, out map[string]bo
 		return
 	}
 	if depth%pageHeight == 0 {
-		out[string(pageID{ver: t.inners[r].ver, depth: depth, key: prefix}.dbKey())] = true
+		out[string(pageID{ver: t.inner(r).ver, depth: depth, key: prefix}.dbKey())] = true
 	}
 	for b := range 2 {
-		pageRoots(t, t.inners[r].kid[b], depth+1, withBit(prefix, depth, b), out)
+		pageRoots(t, t.inner(r).kid[b], depth+1, withBit(prefix, depth, b), out)
 	}
 }
 

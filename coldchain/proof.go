@@ -15,7 +15,7 @@ func (s *State) proveCurrent(addr ledger.Address) *Proof {
 	p := &Proof{Root: s.root, Address: addr}
 	r := s.tree.lookup(key, &p.Siblings)
 	if r.isLeaf() {
-		l := &s.tree.leaves[r.index()]
+		l := s.tree.leaf(r)
 		p.Account, p.Leaf = proofEnd(l.key, l.acct, key)
 	}
 	return p

@@ -115,7 +115,7 @@ func TestProofDeepKeys(t *testing.T) {
 	tr.apply(t, []change{{key: k, acct: acct}, {key: k2, acct: acct}})
 	var sib []ledger.Hash
 	leaf := tr.t.lookup(k, &sib)
-	if !leaf.isLeaf() || tr.t.leaves[leaf.index()].key != k || len(sib) != maxDepth {
+	if !leaf.isLeaf() || tr.t.leaf(leaf).key != k || len(sib) != maxDepth {
 		t.Fatalf("lookup = %d siblings, leaf %v; want %d, the leaf", len(sib), leaf, maxDepth)
 	}
 	h := leafHash(k, acct.valueHash())
@@ -151,10 +151,10 @@ func (m memPages) add(t *tree, r nref, depth int, prefix ledger.Hash) {
 		return
 	}
 	if depth%pageHeight == 0 {
-		m[string(pageID{ver: t.inners[r].ver, depth: depth, key: prefix}.dbKey())] = t.encodePage(nil, r)
+		m[string(pageID{ver: t.inner(r).ver, depth: depth, key: prefix}.dbKey())] = t.encodePage(nil, r)
 	}
 	for b := range 2 {
-		m.add(t, t.inners[r].kid[b], depth+1, withBit(prefix, depth, b))
+		m.add(t, t.inner(r).kid[b], depth+1, withBit(prefix, depth, b))
 	}
 }
 

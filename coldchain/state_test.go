@@ -272,7 +272,7 @@ func rootPageKey(t *testing.T, s *State) []byte {
 	if !s.tree.root.isInner() {
 		t.Fatalf("the tree has no root page")
 	}
-	return pageID{ver: s.tree.inners[s.tree.root].ver}.dbKey()
+	return pageID{ver: s.tree.inner(s.tree.root).ver}.dbKey()
 }
 
 func anyAddress(t *testing.T, s *State) ledger.Address {

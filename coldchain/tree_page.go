@@ -94,15 +94,15 @@ func (t *tree) appendSlot(b []byte, r nref, h ledger.Hash, rel int) []byte {
 	case r == 0:
 		return append(b, slotEmpty)
 	case r.isLeaf():
-		l := &t.leaves[r.index()]
+		l := t.leaf(r)
 		b = append(append(b, slotLeaf), l.key[:]...)
 		b = binary.BigEndian.AppendUint64(b, l.acct.Balance)
 		return binary.BigEndian.AppendUint64(b, l.acct.Nonce)
 	case rel == pageHeight:
 		b = append(append(b, slotPage), h[:]...)
-		return binary.BigEndian.AppendUint64(b, t.inners[r].ver)
+		return binary.BigEndian.AppendUint64(b, t.inner(r).ver)
 	}
-	n := &t.inners[r]
+	n := t.inner(r)
 	b = t.appendSlot(append(b, slotInner), n.kid[0], n.kidHash[0], rel+1)
 	return t.appendSlot(b, n.kid[1], n.kidHash[1], rel+1)
 }
@@ -285,7 +285,7 @@ func (t *tree) load(pr pageReader, n *pnode, depth int, prefix ledger.Hash) (nre
 		if err != nil {
 			return 0, err
 		}
-		t.inners[r].ver = n.ver
+		t.inner(r).ver = n.ver
 		return r, nil
 	}
 	var kids [2]nref
