@@ -22,5 +22,5 @@ bench: ## the benchmarks behind docs/performance.md (several runs each)
 	bash scripts/bench.sh
 
 SOAK_COUNT ?= 20
-soak: ## the kill -9 / restart tests of real processes on real Redis (one node, and the cluster's failures), SOAK_COUNT times (CI runs each once)
-	go test -race -tags invariants -run 'TestKillNodeLosesNothing|TestClusterRecovery' -count $(SOAK_COUNT) -timeout 120m ./internal/e2e
+soak: ## the kill -9 / restart tests of real processes on real Redis (one node, the cluster's failures, the bridge story), SOAK_COUNT times (CI runs each once)
+	go test -race -tags invariants -run 'TestKillNodeLosesNothing|TestClusterRecovery|TestBridgeStoryOnThreeNodes' -count $(SOAK_COUNT) -timeout 120m ./internal/e2e

@@ -121,7 +121,7 @@ func (p *Proof) Verify(root Hash) error {
 		return fmt.Errorf("%w: no proof", ErrBadProof)
 	}
 	if p.Root != root {
-		return fmt.Errorf("%w: proof is for root %x, not %x", ErrProofMismatch, p.Root, root)
+		return fmt.Errorf("%w: proof is for root %s, not %s", ErrProofMismatch, p.Root, root)
 	}
 	start, err := p.start()
 	if err != nil {

@@ -28,6 +28,9 @@ run endtoend ./node '^BenchmarkEndToEnd$' -benchtime 200000x -timeout 30m
 run cluster ./node '^BenchmarkCluster$' -benchtime 100000x -timeout 30m
 run cluster-processes ./internal/e2e '^BenchmarkClusterProcesses$' -benchtime 100000x -timeout 30m
 run replicate ./consensus '^BenchmarkReplicate$' -benchtime 1000x
+run cold-apply ./coldchain '^Benchmark(Apply|ColdTransfers|Checkpoint)$' -benchtime 5x -timeout 30m
+run proofs ./coldchain '^Benchmark(Prove|ProveAt|Verify)'
+run cold-endtoend ./node '^BenchmarkColdTransfers$' -benchtime 20000x -timeout 30m
 
 for f in bench-out/*.txt; do
 	echo "### $(basename "$f" .txt)"

@@ -56,4 +56,5 @@ done
 go test -run '^$' -fuzz '^FuzzTransfers$' -fuzztime 10s ./contracts/token
 go test -run '^$' -fuzz '^FuzzInstrument$' -fuzztime 10s ./vm/instrument
 go test -run '^$' -fuzz '^FuzzReadSnapshot$' -fuzztime 10s -fuzzminimizetime 2s ./hotchain
-go test -run '^$' -fuzz '^FuzzParseProof$' -fuzztime 10s -fuzzminimizetime 2s ./coldchain
+go test -run '^$' -fuzz '^FuzzParseProof$' -fuzztime 10s -fuzzminimizetime 2s ./ledger
+go test -run '^$' -fuzz '^FuzzRestore$' -fuzztime 10s -fuzzminimizetime 2s ./coldchain
