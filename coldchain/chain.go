@@ -503,8 +503,17 @@ func (c *Chain) Prove(addr ledger.Address, height uint64) (*Proof, Head, error) 
 // PendingDeposits returns the deposits this chain debited and the hot
 // chain has not credited yet, in id order.
 func (c *Chain) PendingDeposits() ([]ledger.BridgeTransfer, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	return c.pendingDeposits()
+}
+
+func (c *Chain) pendingDeposits() ([]ledger.BridgeTransfer, error) {
 	var out []ledger.BridgeTransfer
-	err := c.scan(pendingTag, func(_, v []byte) error {
+	err := c.scanLocked(pendingTag, func(_, v []byte) error {
 		var t ledger.BridgeTransfer
 		if err := ledger.Unmarshal(v, &t); err != nil {
 			return fmt.Errorf("%w: pending deposit: %v", ErrCorrupt, err)
@@ -518,12 +527,39 @@ func (c *Chain) PendingDeposits() ([]ledger.BridgeTransfer, error) {
 // Cleanups returns the hot records of finished transfers, which the hot
 // chain may delete.
 func (c *Chain) Cleanups() ([][]byte, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	return c.cleanups()
+}
+
+func (c *Chain) cleanups() ([][]byte, error) {
 	var out [][]byte
-	err := c.scan(cleanupTag, func(_, v []byte) error {
+	err := c.scanLocked(cleanupTag, func(_, v []byte) error {
 		out = append(out, bytes.Clone(v))
 		return nil
 	})
 	return out, err
+}
+
+// BridgeWork returns, from one view, the cold height and what the hot
+// chain has to do for the bridge as of it: the pending deposits and the
+// records to clean up.
+func (c *Chain) BridgeWork() (height uint64, deposits []ledger.BridgeTransfer, cleanup [][]byte, err error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return 0, nil, nil, ErrClosed
+	}
+	if deposits, err = c.pendingDeposits(); err != nil {
+		return 0, nil, nil, err
+	}
+	if cleanup, err = c.cleanups(); err != nil {
+		return 0, nil, nil, err
+	}
+	return c.head.Height, deposits, cleanup, nil
 }
 
 // Mirror returns the mirror of hot state, as of the last checkpoint, key

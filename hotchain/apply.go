@@ -169,3 +169,14 @@ func resolveWrites(writes []ledger.Write) (sets []ledger.Write, dels [][]byte) {
 	}
 	return sets, dels
 }
+
+// GenesisMeta is the head a store holds right after Open initialized it
+// with gen: height 0, the genesis hash as the head, the genesis state's
+// commitment, index 0.
+func GenesisMeta(gen *Genesis) (Meta, error) {
+	_, c, err := genesisState(gen)
+	if err != nil {
+		return Meta{}, err
+	}
+	return Meta{Genesis: gen.Hash, Head: gen.Hash, Commitment: c}, nil
+}

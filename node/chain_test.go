@@ -47,7 +47,7 @@ func TestApplyWhoseReplyWasLostMovesTheHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer archive.Close()
-	sm := &stateMachine{chain: c, archive: archive, dir: newDirectory(), logger: testLogger(t), clock: clockwork.NewRealClock(), ctx: ctx,
+	sm := &stateMachine{chain: c, logHead: c.Head(), archive: archive, dir: newDirectory(), logger: testLogger(t), clock: clockwork.NewRealClock(), ctx: ctx,
 		applied: func(*hotchain.Update) {}, rebuilt: func() {}, fatal: func(err error) { t.Errorf("fatal: %v", err) }}
 	alice, bob := testKey(1), testKey(2)
 	ex := executeIn(t, testDispatcher(t), c.Head(), tokenState(state{}), txs(alice, bob, 0, 1))
@@ -165,5 +165,66 @@ func TestReadsRefusedDuringRebuild(t *testing.T) {
 	}
 	if _, err := b.Block(context.Background(), 0); !errors.Is(err, ErrRebuilding) {
 		t.Fatalf("Block during rebuild = %v, want %v", err, ErrRebuilding)
+	}
+}
+
+// A block that did not extend the head when it committed is skipped by
+// every node, and again when Raft replays the log to a node whose store
+// is past it: its writes never reach dirty (and so never the cold
+// chain's mirror, nor a settlement).
+func TestStaleBlockIsSkippedOnReplayToo(t *testing.T) {
+	ctx := context.Background()
+	gen := &hotchain.Genesis{Hash: ledger.Hash{1}}
+	store := hotchain.NewMemoryStore()
+	genesis, err := hotchain.GenesisMeta(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSM := func() *stateMachine {
+		c := &chain{store: store, gen: gen}
+		if err := c.open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		archive, err := hotchain.OpenArchive(t.TempDir(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { archive.Close() })
+		return &stateMachine{chain: c, logHead: genesis, dirty: map[string][]byte{}, archive: archive, dir: newDirectory(),
+			logger: testLogger(t), clock: clockwork.NewRealClock(), ctx: ctx,
+			applied: func(*hotchain.Update) {}, rebuilt: func() {}, fatal: func(err error) { t.Errorf("fatal: %v", err) }}
+	}
+	alice, bob := testKey(1), testKey(2)
+	d := testDispatcher(t)
+	b1 := executeIn(t, d, genesis, tokenState(state{}), txs(alice, bob, 0, 1))
+	stale := executeIn(t, d, genesis, tokenState(state{}), txs(bob, alice, 0, 2)) // also on genesis
+	after1 := tokenState(state{})
+	for _, w := range b1.block.Writes {
+		after1[string(w.Key)] = w.Value
+	}
+	head1 := hotchain.Meta{Height: 1, Head: b1.block.Header.Hash(), Commitment: b1.commitment}
+	b2 := executeIn(t, d, head1, after1, txs(alice, bob, 1, 1))
+	var entries []consensus.Entry
+	for i, ex := range []*execution{b1, stale, b2} {
+		data, _, err := encodeBlockEntry(ex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, consensus.Entry{Index: uint64(5 + i), Term: 2, Data: data})
+	}
+	staleKey := string(ledger.NonceKey(bob.Address))           // written by the stale block only
+	for round, sm := range []*stateMachine{newSM(), newSM()} { // the second is a restart: the store is at index 7
+		for i, e := range entries {
+			err := sm.Apply(e)
+			if i == 1 && !errors.Is(err, errStaleBlock) || i != 1 && err != nil {
+				t.Fatalf("round %d: apply entry %d = %v", round, e.Index, err)
+			}
+		}
+		if _, ok := sm.dirty[staleKey]; ok {
+			t.Fatalf("round %d: the stale block's writes are in dirty", round)
+		}
+		if sm.logHead.Height != 2 || sm.logHead.Head != b2.block.Header.Hash() || sm.position != 7 {
+			t.Fatalf("round %d: log head %+v at %d, want height 2 at 7", round, sm.logHead, sm.position)
+		}
 	}
 }

@@ -25,7 +25,6 @@ func (n *Node) openReplica() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	n.replica = r
-	n.sm.replica.Store(r)
 	if n.cfg.Join != "" {
 		return nil
 	}

@@ -212,12 +212,10 @@ func (p *coldPool) forget(addr ledger.Address) []pendingTx {
 		delete(p.byID, t.id)
 		p.size--
 	}
-	s.txs = make(map[uint64]pendingTx)
-	if s.taken == 0 {
-		delete(p.senders, addr)
-	}
-	// ready keeps addr if it is there: take skips a sender with nothing at
-	// its next nonce.
+	// Its next nonce is unknown here: the next admission reads it from
+	// the cold chain. Its taken transactions are done by then (done skips
+	// a sender that is gone), and take skips it in ready.
+	delete(p.senders, addr)
 	return out
 }
 
@@ -254,9 +252,12 @@ func (n *Node) checkpoint(ctx context.Context) error {
 		case <-tick.Chan():
 		case <-n.cold.pool.notify:
 		}
-		if !n.leading.Load() {
+		if !n.replica.IsLeader() {
 			n.finishAll(n.cold.pool.drain(), ErrNotLeader)
 			continue
+		}
+		if !n.leading.Load() {
+			continue // elected, not yet caught up (Barrier)
 		}
 		since := n.clock.Since(last)
 		txsDue := n.cold.pool.readyLen() > 0 && since >= n.cfg.ColdBlockInterval
@@ -294,7 +295,12 @@ func (n *Node) proposeCold(ctx context.Context) error {
 	var dropped []pendingTxErr
 	gap := detail(ErrNonceGap, "the cold block left it out: its nonce was not the account's next; resubmit from the account's next cold nonce")
 	for _, p := range taken {
-		if ok, err := n.cold.chain.Included(p.id); err == nil && !ok {
+		ok, err := n.cold.chain.Included(p.id)
+		if err != nil {
+			dropped = append(dropped, pendingTxErr{p.id, err})
+			continue
+		}
+		if !ok {
 			dropped = append(dropped, pendingTxErr{p.id, gap})
 			for _, q := range n.cold.pool.forget(p.tx.From) {
 				dropped = append(dropped, pendingTxErr{q.id, gap})
@@ -313,9 +319,10 @@ type coldSide struct {
 	// work is the bridge's next hot effects: deposits to credit and
 	// records to delete, read from the cold chain after each cold block.
 	// The producer takes it into the next hot block.
-	mu     sync.Mutex
-	work   *bridgeWork
-	notify chan struct{}
+	mu         sync.Mutex
+	work       *bridgeWork
+	workHeight uint64 // the cold height of the newest work installed
+	notify     chan struct{}
 }
 
 type bridgeWork struct {
@@ -325,18 +332,20 @@ type bridgeWork struct {
 
 func (w *bridgeWork) empty() bool { return w == nil || len(w.deposits) == 0 && len(w.cleanup) == 0 }
 
-// refreshWork reads the bridge's hot work from the cold chain.
+// refreshWork reads the bridge's hot work from the cold chain. A read
+// older than the work installed last is dropped: it could list a deposit
+// whose credit the newer work knows is done.
 func (c *coldSide) refreshWork() error {
-	deps, err := c.chain.PendingDeposits()
-	if err != nil {
-		return err
-	}
-	cleanup, err := c.chain.Cleanups()
+	height, deps, cleanup, err := c.chain.BridgeWork()
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.work = &bridgeWork{deposits: deps, cleanup: cleanup}
+	if height < c.workHeight {
+		c.mu.Unlock()
+		return nil
+	}
+	c.work, c.workHeight = &bridgeWork{deposits: deps, cleanup: cleanup}, height
 	c.mu.Unlock()
 	if len(deps)+len(cleanup) > 0 {
 		select {

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,7 @@ func (n *Node) admitCold(tx *ledger.Tx, id ledger.Hash) error {
 	if err != nil {
 		return err
 	}
+	n.tracker.forget(id) // a resubmission after a failure waits afresh
 	return n.cold.pool.add(tx, id, acct.Nonce)
 }
 
@@ -149,6 +151,7 @@ func (b backend) Audit(ctx context.Context) (api.Audit, error) {
 		return api.Audit{}, b.n.storeErr(err)
 	}
 	cold := b.n.cold.chain
+	var readErr error
 	hot := bridge.Sum(func(yield func(k, v []byte) bool) {
 		for _, w := range snap.Writes {
 			if !yield(w.Key, w.Value) {
@@ -156,9 +159,13 @@ func (b backend) Audit(ctx context.Context) (api.Audit, error) {
 			}
 		}
 	}, func(id ledger.Hash) bool {
-		_, ok, _ := cold.Transfer(id)
+		_, ok, err := cold.Transfer(id)
+		readErr = cmp.Or(readErr, err)
 		return ok
 	})
+	if readErr != nil {
+		return api.Audit{}, readErr
+	}
 	cs, err := cold.Sum()
 	if err != nil {
 		return api.Audit{}, err

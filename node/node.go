@@ -153,6 +153,9 @@ func (n *Node) openStore(ctx context.Context, gen *hotchain.Genesis) error {
 		crashAt: n.cfg.crashAt,
 	}
 	n.sm.resetDirty(genesisDirty(gen))
+	if n.sm.logHead, err = hotchain.GenesisMeta(gen); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,14 +61,23 @@ func (p *pipeline) push(b *inflight) {
 	p.blocks = append(p.blocks, b)
 }
 
-// pop removes b, the oldest block, once it is applied or has failed.
+// pop removes b once it is applied or has failed: the oldest block
+// usually, or the newest when its proposal never reached Raft.
 func (p *pipeline) pop(b *inflight) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.blocks) > 0 && p.blocks[0] == b {
-		p.blocks[0] = nil
-		p.blocks = p.blocks[1:]
+	if i := slices.Index(p.blocks, b); i >= 0 {
+		p.blocks = slices.Delete(p.blocks, i, i+1)
 	}
+}
+
+// reset empties the pipeline: a leader that stops leading has no blocks in
+// flight any more, and the next one builds on the applied head.
+func (p *pipeline) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.blocks)
+	p.blocks = p.blocks[:0]
 }
 
 // read returns the values of keys as the blocks in flight leave them:

@@ -86,7 +86,8 @@ func (n *Node) lead(ctx context.Context) {
 	wg.Go(func() { n.complete(wctx, proposed, slots, stop) })
 	n.proposeWhileLeader(lctx, slots, proposed)
 	close(proposed)
-	wg.Wait() // every block in flight resolved: the pipeline is empty
+	wg.Wait() // every block in flight resolved
+	n.pipe.reset()
 	if !n.replica.IsLeader() || ctx.Err() != nil {
 		n.finishAll(n.pool.drain(), ErrNotLeader)
 		n.logger.Info("stopped leading", "height", n.chain.Head().Height)
@@ -179,6 +180,7 @@ func (n *Node) proposeBlock(ctx context.Context, txs []pendingTx) *inflight {
 	if err != nil {
 		n.logger.Error("encode block failed; dropping its transactions", "txs", len(txs), "err", err)
 		n.failTaken(txs, txs)
+		n.retryWork(work)
 		return nil
 	}
 	b := newInflight(ex, data, block, txs, start)
@@ -188,6 +190,7 @@ func (n *Node) proposeBlock(ctx context.Context, txs []pendingTx) *inflight {
 	if err != nil { // only when ctx ended: nothing was proposed
 		n.pipe.pop(b)
 		n.failTaken(ex.included, txs)
+		n.retryWork(work)
 		return nil
 	}
 	return b

@@ -50,18 +50,18 @@ type stateMachine struct {
 	coldApplied func(b *ledger.ColdBlock)
 	// crashAt, if set, is asked at each crash point of applying an entry
 	// (crashPoints); true stops the node there, as a kill would (tests).
-	crashAt func(point string) bool
-	// replica holds the latest snapshot and the log after it, which a
-	// store that lost its state is rebuilt from; set once Raft is open.
-	replica atomic.Pointer[consensus.Replica]
-
+	crashAt  func(point string) bool
 	restores atomic.Int64 // snapshots restored into the store
 	rebuilds atomic.Int64 // rebuilds of a store that lost its state
 
 	mu     sync.Mutex
 	broken bool // an entry Raft counts as applied was not (see errBroken)
-	// position is the index of the last entry applied (or skipped).
+	// position is the index of the last entry applied (or skipped), and
+	// logHead the hot head there. The store's head (chain.Head) can be
+	// ahead of it while Raft replays the log after a restart with the
+	// store kept; blocks, checkpoints and snapshots follow the log's.
 	position uint64
+	logHead  hotchain.Meta
 	// dirty holds the hot writes made since the last cold block, by key
 	// (an empty value is a delete); at genesis, the genesis state. It is
 	// a function of the log alone, so every node holds the same.
@@ -102,6 +102,9 @@ func (s *stateMachine) Apply(e consensus.Entry) error {
 	if s.broken {
 		return errBroken
 	}
+	if e.Index <= s.position {
+		return nil // applied already (a snapshot restored past it)
+	}
 	d, ok := decodedEntry{}, false
 	if s.local != nil {
 		d, ok = s.local(e.Index, e.Data)
@@ -135,7 +138,7 @@ func (s *stateMachine) Apply(e consensus.Entry) error {
 // already on disk (a replay) changes nothing there, and dirty starts over
 // either way.
 func (s *stateMachine) applyCold(index uint64, e *coldEntry) error {
-	head := s.chain.Head()
+	head := s.logHead
 	cp := bridge.Scan(s.dirty)
 	in := coldchain.BlockInput{
 		Index: index, Time: e.Time, Mirror: s.dirty,
@@ -178,7 +181,14 @@ func (s *stateMachine) applyCold(index uint64, e *coldEntry) error {
 }
 
 // applyBlock applies u, whose block is encoded as block, and archives it.
+// A block that does not extend the hot head at this place in the log is
+// skipped, by every node alike and on every replay.
 func (s *stateMachine) applyBlock(u *hotchain.Update, block []byte) error {
+	if h := u.Block.Header; h.Height != s.logHead.Height+1 || h.Parent != s.logHead.Head {
+		s.logger.Warn("committed block does not extend the head; skipping it", "index", u.Index,
+			"height", h.Height, "head", s.logHead.Height)
+		return fmt.Errorf("%w: block %d at index %d, head %d", errStaleBlock, h.Height, u.Index, s.logHead.Height)
+	}
 	for attempt := 0; ; attempt++ {
 		err := s.chain.applyOnce(s.ctx, u)
 		if err == nil && s.crash(crashHotApplied) {
@@ -189,15 +199,20 @@ func (s *stateMachine) applyBlock(u *hotchain.Update, block []byte) error {
 		}
 		if err == nil {
 			s.fold(u.Block.Writes)
+			s.logHead = hotchain.Meta{Genesis: s.logHead.Genesis, Index: u.Index, Height: u.Block.Header.Height,
+				Head: u.Block.Header.Hash(), Commitment: u.Commitment}
 			s.applied(u)
 			return nil
 		}
 		if errors.Is(err, hotchain.ErrNotNext) || errors.Is(err, hotchain.ErrWiped) {
-			err = s.recover(u, err)
-			if err == nil {
-				continue // rebuilt: apply u on top
+			// u extends the head: the store is behind it (wiped or rolled
+			// back). Rebuild it, then apply u on top.
+			s.logger.Warn("store is not at the head (wiped or rolled back); rebuilding it from the cold mirror and the writes since",
+				"index", u.Index, "cause", err)
+			if err = s.rebuild(); err == nil {
+				continue
 			}
-			if errors.Is(err, errStaleBlock) {
+			if errors.Is(err, errBroken) {
 				return err
 			}
 		}
@@ -217,27 +232,6 @@ func (s *stateMachine) applyBlock(u *hotchain.Update, block []byte) error {
 	}
 }
 
-// recover handles a block the store refused as not next (cause ErrNotNext)
-// or because it lost its state (ErrWiped). If the store is at the head, the
-// block is stale (errStaleBlock); otherwise the store is rebuilt up to the
-// entry before u.
-func (s *stateMachine) recover(u *hotchain.Update, cause error) error {
-	if errors.Is(cause, hotchain.ErrNotNext) {
-		ok, err := s.chain.atHead(s.ctx)
-		if err != nil {
-			return err
-		}
-		if ok {
-			s.logger.Warn("committed block does not extend the head; skipping it", "index", u.Index,
-				"height", u.Block.Header.Height, "head", s.chain.Head().Height)
-			return fmt.Errorf("%w: %w", errStaleBlock, cause)
-		}
-	}
-	s.logger.Warn("store is not at the head (wiped or rolled back); rebuilding it from the latest snapshot and the Raft log",
-		"index", u.Index, "cause", cause)
-	return s.rebuild(u.Index - 1)
-}
-
 // check rebuilds the store if it is not at the head: a reader saw it wiped,
 // or a periodic check found it rolled back.
 func (s *stateMachine) check() error {
@@ -250,29 +244,30 @@ func (s *stateMachine) check() error {
 	if err != nil || ok {
 		return err
 	}
-	target := s.chain.Head().Index
-	s.logger.Warn("store is not at the head (wiped or rolled back); rebuilding it from the latest snapshot and the Raft log", "index", target)
-	return s.rebuild(target)
+	s.logger.Warn("store is not at the head (wiped or rolled back); rebuilding it from the cold mirror and the writes since", "index", s.position)
+	return s.rebuild()
 }
 
 // rebuild brings a store that lost its state (or went back in time) to
 // the state at the head: the cold chain's mirror plus the hot writes since
 // the last cold block. It never writes a block onto an empty store. Reads
 // are refused meanwhile.
-func (s *stateMachine) rebuild(uint64) error {
+func (s *stateMachine) rebuild() error {
 	if s.cold.AppliedIndex() > s.position {
 		// Replaying the log after a restart, behind the cold chain on
 		// disk: its mirror is ahead of the head. A restart restores the
 		// latest snapshot, which holds the mirror it needs.
-		return fmt.Errorf("%w: the store lost its state while the node replayed its log (at %d, cold chain at %d); restart the node",
+		err := fmt.Errorf("%w: the store lost its state while the node replayed its log (at %d, cold chain at %d); restart the node",
 			errBroken, s.position, s.cold.AppliedIndex())
+		s.fail(err)
+		return err
 	}
 	s.chain.rebuilding.Store(true)
 	defer s.chain.rebuilding.Store(false)
 	if _, err := s.chain.store.Open(s.ctx, s.chain.gen); err != nil {
 		return err
 	}
-	meta, err := s.restoreHot(s.chain.Head())
+	meta, err := s.restoreHot(s.logHead)
 	if err != nil {
 		return err
 	}
@@ -360,11 +355,14 @@ func (s *stateMachine) Snapshot() (consensus.Snapshot, error) {
 	if err := s.archive.Sync(); err != nil {
 		return nil, err
 	}
+	if at := s.cold.AppliedIndex(); at > s.position {
+		return nil, fmt.Errorf("node: no snapshot while replaying the log behind the cold chain (at %d, cold chain at %d)", s.position, at)
+	}
 	cold, err := s.cold.Snapshot()
 	if err != nil {
 		return nil, err
 	}
-	head := s.chain.Head()
+	head := s.logHead
 	c, err := head.Commitment.MarshalBinary()
 	if err != nil {
 		cold.Release()
@@ -418,7 +416,7 @@ func (s *stateMachine) Restore(r io.Reader) error {
 		dirty[string(w.Key)] = w.Value
 	}
 	s.resetDirty(dirty)
-	s.position = hdr.Index
+	s.position, s.logHead = hdr.Index, head
 	if keepHot {
 		s.logger.Info("store already holds the snapshot's state; keeping it", "store_index", meta.Index, "snapshot_index", head.Index)
 		s.chain.setHead(meta)
@@ -433,6 +431,7 @@ func (s *stateMachine) Restore(r io.Reader) error {
 		return err
 	}
 	s.chain.setHead(meta)
+	s.rebuilt()
 	s.logger.Info("restored hot state from the cold mirror and the snapshot's writes", "index", meta.Index, "height", meta.Height, "writes", len(hdr.Dirty))
 	return nil
 }
