@@ -42,15 +42,42 @@ func (c *crashingNode) start() {
 	c.t.Helper()
 	c.cfg.Logger = testLogger(c.t)
 	c.cfg.crashAt = c.armedAt
-	ctx, cancel := context.WithCancel(context.Background())
-	n, err := New(ctx, c.cfg)
-	if err != nil {
+	for attempt := 0; ; attempt++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		n, err := New(ctx, c.cfg)
+		if err != nil {
+			cancel()
+			c.t.Fatalf("New = %v", err)
+		}
+		c.n, c.cancel, c.done = n, cancel, make(chan error, 1)
+		go func() { c.done <- n.Run(ctx) }()
+		if c.caughtUp() || attempt == 5 {
+			return
+		}
+		// An armed crash point was reached while the node recovered:
+		// that is a crash too. Start it again.
 		cancel()
-		c.t.Fatalf("New = %v", err)
+		if err := <-c.done; !errors.Is(err, errCrashed) {
+			c.t.Fatalf("node stopped while starting with %v, want a crash point", err)
+		}
 	}
-	c.n, c.cancel, c.done = n, cancel, make(chan error, 1)
-	go func() { c.done <- n.Run(ctx) }()
-	waitCaughtUp(c.t, n)
+}
+
+// caughtUp waits until the node has caught up, and reports false if it
+// stopped first.
+func (c *crashingNode) caughtUp() bool {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if c.n.replica.CaughtUp() {
+			return true
+		}
+		if c.n.replica.State().Role == "shutdown" {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.t.Fatalf("node %s did not catch up: %+v", c.n.cfg.NodeID, c.n.replica.State())
+	return false
 }
 
 // armedAt disarms and reports true if p is the armed point.
