@@ -212,7 +212,7 @@ func TestStaleBlockIsSkippedOnReplayToo(t *testing.T) {
 		}
 		entries = append(entries, consensus.Entry{Index: uint64(5 + i), Term: 2, Data: data})
 	}
-	staleKey := string(ledger.NonceKey(bob.Address))           // written by the stale block only
+	staleKey := ledger.NonceKey(bob.Address)                   // written by the stale block only
 	for round, sm := range []*stateMachine{newSM(), newSM()} { // the second is a restart: the store is at index 7
 		for i, e := range entries {
 			err := sm.Apply(e)
@@ -220,7 +220,7 @@ func TestStaleBlockIsSkippedOnReplayToo(t *testing.T) {
 				t.Fatalf("round %d: apply entry %d = %v", round, e.Index, err)
 			}
 		}
-		if _, ok := sm.dirty[staleKey]; ok {
+		if _, ok := sm.dirty[string(staleKey)]; ok {
 			t.Fatalf("round %d: the stale block's writes are in dirty", round)
 		}
 		if sm.logHead.Height != 2 || sm.logHead.Head != b2.block.Header.Hash() || sm.position != 7 {
