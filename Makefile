@@ -1,7 +1,11 @@
-# dualchain's make targets. `make test` is the README's test command and what
-# CI runs; `make run` is the README's first command.
+# dualchain's make targets. `make demo` is the README's first command;
+# `make test` is its test command and what CI runs.
 
-.PHONY: run test build bench vet soak contracts
+.PHONY: demo run test build bench vet soak contracts
+
+DEMO_ARGS ?=
+demo: ## the whole story on a local 3-node cluster, narrated and verified (installs Debian's redis-server when missing and it can)
+	bash scripts/demo.sh $(DEMO_ARGS)
 
 run: ## a one-node dev chain on real Redis (installed when missing)
 	bash scripts/dev.sh

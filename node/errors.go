@@ -33,7 +33,7 @@ var (
 	ErrNotFound          = coded("not_found", "not found")
 	ErrUnknownTx         = coded("unknown_tx", "transaction is neither pending nor committed")
 	ErrStopped           = coded("unavailable", "node is stopping")
-	ErrRebuilding        = coded("unavailable", "the node's store lost its state and is being rebuilt from its snapshot and the Raft log; retry shortly")
+	ErrRebuilding        = coded("unavailable", "the node's store lost its state and is being rebuilt from the cold chain's mirror and the writes since; retry shortly")
 	ErrBusy              = coded("unavailable", "the node is too busy to admit the transaction; retry")
 	ErrBlockFailed       = coded("block_failed", "the block holding the transaction failed to commit; resubmit")
 	ErrNotLeader         = coded("not_leader", "this node stopped being the leader before the transaction was in a block; resubmit")

@@ -76,7 +76,8 @@ func (a *app) rootCmd() *cobra.Command {
 	a.globalFlags(root)
 	root.AddCommand(a.nodeCmd(), a.keysCmd(), a.transferCmd(), a.balanceCmd(),
 		a.deployCmd(), a.callCmd(), a.txCmd(), a.statusCmd(), a.versionCmd(), a.clusterCmd(),
-		a.settleCmd(), a.depositCmd(), a.bridgeCmd(), a.coldCmd(), a.proofCmd(), a.auditCmd())
+		a.settleCmd(), a.depositCmd(), a.bridgeCmd(), a.coldCmd(), a.proofCmd(), a.auditCmd(),
+		a.demoCmd())
 	return root
 }
 

@@ -28,6 +28,15 @@
 // and they sum to the genesis supply; a client may resubmit what it was not
 // told about with the same nonce, and it is applied at most once.
 //
+// TestBridgeStoryOnThreeNodes does issue 5's story through the CLI on three
+// processes: transfers, a settle checkpointed with a proof that `proof
+// verify` accepts against the root of the cold block fetched separately, a
+// cold transfer, a deposit credited, the audit; then a follower's Redis
+// wiped, traffic through it, and every node SIGKILLed and restarted, with
+// balances, statuses, the old proof and the audit unchanged.
+// TestQuickstart runs the commands of docs/quickstart.md in one bash, as a
+// reader would, and TestDemo runs `dualchain demo` and checks its verdicts.
+//
 // The package has no code outside its tests. Every process a test starts
 // listens on a free loopback port and is stopped by its process id, never
 // by name.

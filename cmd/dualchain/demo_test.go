@@ -1,0 +1,52 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The demo itself runs node processes of the built binary: internal/e2e's
+// TestDemo runs it. Here: its help, and the mistakes refused before any
+// process starts.
+func TestDemoHelp(t *testing.T) {
+	n := &testNode{env: map[string]string{}}
+	r := n.run(t, "demo", "--help").ok(t)
+	for _, want := range []string{"dualchain demo", "--nodes", "--keep", "--dir", "--store", "--json", "Examples:"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo --help lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestDemoUsageErrors(t *testing.T) {
+	full := t.TempDir()
+	if err := os.WriteFile(filepath.Join(full, "notes.txt"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := &testNode{env: map[string]string{}}
+	tests := []struct {
+		args []string
+		want string // in the error line
+	}{
+		{[]string{"demo", "--nodes", "2"}, "2 nodes: want 3 to 9"},
+		{[]string{"demo", "--store", "disk"}, `store "disk"`},
+		{[]string{"demo", "--transfers", "5"}, "5 transfers"},
+		{[]string{"demo", "--dir", full}, "holds notes.txt"},
+		{[]string{"demo", "extra"}, "takes no arguments"},
+	}
+	for _, tt := range tests {
+		r := n.run(t, tt.args...)
+		r.fails(t, exitUsage, "usage")
+		if !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%v: stderr %q, want it to say %q", tt.args, r.stderr, tt.want)
+		}
+		if r.stdout != "" {
+			t.Errorf("%v printed %q on stdout before failing, want nothing", tt.args, r.stdout)
+		}
+	}
+	if entries, _ := os.ReadDir(full); len(entries) != 1 {
+		t.Errorf("the refused --dir holds %d entries, want its one file untouched", len(entries))
+	}
+}
