@@ -21,6 +21,7 @@ func BenchmarkApply(b *testing.B) {
 	}{
 		{"memory", func(b *testing.B) Store { return NewMemoryStore() }},
 		{"redis", func(b *testing.B) Store { return NewRedisStore(redistest.Shared(b)) }},
+		{"pebble", openBenchPebble}, // on disk: every block is a synced write
 	}
 	for _, st := range stores {
 		for _, n := range []int{1_000, 10_000} {

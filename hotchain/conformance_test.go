@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/ledger"
 )
@@ -64,7 +66,7 @@ func (s *MemoryStore) snapshot() (restore func()) {
 	}
 }
 
-func backends() []backend { return []backend{memoryBackend(), redisBackend()} }
+func backends() []backend { return []backend{memoryBackend(), redisBackend(), pebbleBackend()} }
 
 // TestStoreConformance runs the Store contract against every backend.
 func TestStoreConformance(t *testing.T) {
@@ -135,6 +137,10 @@ func (f fixture) loseMeta(t *testing.T) {
 		s.mu.Unlock()
 	case *RedisStore:
 		mustDo(t, s.rdb.Del(f.ctx, metaKey))
+	case *PebbleStore:
+		if err := s.db.db.Delete(pebbleMetaKey, pebble.Sync); err != nil {
+			t.Fatalf("delete meta: %v", err)
+		}
 	default:
 		t.Fatalf("loseMeta: unknown store %T", f.s)
 	}
@@ -154,6 +160,9 @@ func (f fixture) snapshot(t *testing.T) (restore func()) {
 			f.wipe()
 			mustDo(t, s.rdb.MSet(f.ctx, pairs(saved)...))
 		}
+	case *PebbleStore:
+		saved := f.dump()
+		return func() { s.db.load(t, saved) }
 	}
 	t.Fatalf("snapshot: unknown store %T", f.s)
 	return nil

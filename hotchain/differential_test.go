@@ -11,8 +11,8 @@ import (
 	"github.com/dualchain/dualchain/ledger"
 )
 
-// TestDifferential applies the same random block sequence to the memory and
-// the Redis store and compares them, and the model the blocks were built
+// TestDifferential applies the same random block sequence to the memory, the
+// Redis and the Pebble store and compares them, and the model the blocks were built
 // from, after every block: meta, recomputed commitments, every key's value,
 // and the blocks and transactions read back.
 func TestDifferential(t *testing.T) {
@@ -36,20 +36,20 @@ func TestDifferential(t *testing.T) {
 			ctx := context.Background()
 			chain := newTestChain(tt.seed, tt.accounts, 1_000)
 			chain.dupWrites, chain.failEvery = tt.dupWrites, tt.failEvery
-			mem, red := NewMemoryStore(), newRedisSetup(t).handle()
-			for _, s := range []Store{mem, red} {
+			stores := []Store{NewMemoryStore(), newRedisSetup(t).handle(), newPebbleSetup(t, t.TempDir(), nil).handle()}
+			for _, s := range stores {
 				if _, err := s.Open(ctx, chain.gen); err != nil {
 					t.Fatalf("%s: Open() = %v", s.Kind(), err)
 				}
 			}
 			for range tt.blocks {
 				u := chain.nextBlock(chain.r.IntN(40))
-				for _, s := range []Store{mem, red} {
+				for _, s := range stores {
 					if ok, err := s.Apply(ctx, u); !ok || err != nil {
 						t.Fatalf("%s: Apply(block %d) = %v, %v", s.Kind(), u.Block.Header.Height, ok, err)
 					}
 				}
-				compareStores(t, ctx, chain, u, mem, red)
+				compareStores(t, ctx, chain, u, stores...)
 			}
 		})
 	}

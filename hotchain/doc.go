@@ -1,9 +1,10 @@
 // Package hotchain holds the hot chain's state: the state keys and values,
 // the applied log index, the head block, the state commitment, and the
-// history of hot blocks and transactions. Store is its interface, with two
+// history of hot blocks and transactions. Store is its interface, with three
 // implementations held to one conformance suite and a differential test:
-// RedisStore (one redis-server per node, the production store) and
-// MemoryStore (in-process, the development default). Commitment is the
+// RedisStore (one redis-server per node, the production store), MemoryStore
+// (in-process, the development default) and PebbleStore (state on disk, a
+// synced write per block: the study's "disk state" baseline). Commitment is the
 // state commitment, LtHash16, carried in every hot block header. Archive
 // keeps every applied block on the node's disk (Pebble), for the history a
 // store rebuilt from a snapshot no longer has.

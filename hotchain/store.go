@@ -83,7 +83,7 @@ type Store interface {
 	// or a store without a chain, which Open starts afresh from genesis.
 	Restore(ctx context.Context, snap *Snapshot) (Meta, error)
 
-	// Kind names the implementation: "redis" or "memory".
+	// Kind names the implementation: "redis", "memory" or "pebble".
 	Kind() string
 
 	// Close releases the store's resources; the state stays where it lives.

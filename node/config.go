@@ -18,7 +18,7 @@ import (
 type Config struct {
 	DataDir  string // holds genesis.json, the Raft log and snapshots (raft/), and faucet.key with Dev
 	HTTPAddr string // address the API listens on, e.g. 127.0.0.1:8545
-	Store    string // "redis" or "memory"
+	Store    string // "redis", "pebble" (in DataDir/hotstore) or "memory"
 	RedisURL string // redis://host:port/db, with Store "redis"
 	Dev      bool   // on first start, make a one-node chain: genesis.json and faucet.key in DataDir
 	ChainID  string // chain id of a Dev genesis
@@ -172,8 +172,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.DataDir == "":
 		return errors.New("node: data dir is required")
-	case c.Store != "redis" && c.Store != "memory":
-		return fmt.Errorf("node: store %q: want redis or memory", c.Store)
+	case c.Store != "redis" && c.Store != "pebble" && c.Store != "memory":
+		return fmt.Errorf("node: store %q: want redis, pebble or memory", c.Store)
 	case c.Store == "redis" && c.RedisURL == "":
 		return errors.New("node: store redis needs a redis URL")
 	case c.MaxBlockTxs < 1:

@@ -128,7 +128,7 @@ func (n *Node) openVM(ctx context.Context) error {
 }
 
 func (n *Node) openStore(ctx context.Context, gen *hotchain.Genesis) error {
-	store, err := openStore(n.cfg)
+	store, err := openStore(n.cfg, n.logger)
 	if err != nil {
 		return err
 	}
@@ -159,14 +159,24 @@ func (n *Node) openStore(ctx context.Context, gen *hotchain.Genesis) error {
 	return nil
 }
 
-func openStore(cfg Config) (hotchain.Store, error) {
+// hotstoreDir holds the Pebble store, with Store "pebble".
+const hotstoreDir = "hotstore"
+
+func openStore(cfg Config, logger *slog.Logger) (hotchain.Store, error) {
 	if cfg.store != nil {
 		return cfg.store, nil
 	}
-	if cfg.Store == "redis" {
+	switch cfg.Store {
+	case "redis":
 		s, err := hotchain.OpenRedis(cfg.RedisURL)
 		if err != nil {
 			return nil, fmt.Errorf("node: redis store %s: %w", cfg.RedisURL, err)
+		}
+		return s, nil
+	case "pebble":
+		s, err := hotchain.OpenPebble(filepath.Join(cfg.DataDir, hotstoreDir), nil, logger)
+		if err != nil {
+			return nil, fmt.Errorf("node: %w", err)
 		}
 		return s, nil
 	}

@@ -55,7 +55,7 @@ func (nf *nodeFlags) register(cmd *cobra.Command) {
 	c, f := &nf.cfg, cmd.Flags()
 	f.StringVar(&c.DataDir, "data", c.DataDir, "data directory (genesis, Raft log and snapshots in raft/, faucet key with --dev)")
 	f.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "address the HTTP API listens on")
-	f.StringVar(&c.Store, "store", c.Store, "hot state store: redis or memory")
+	f.StringVar(&c.Store, "store", c.Store, "hot state store: redis, pebble (on disk, in <data>/hotstore, a synced write per block) or memory")
 	f.StringVar(&c.RedisURL, "redis", c.RedisURL, "Redis URL, with --store redis")
 	f.BoolVar(&c.Dev, "dev", c.Dev, "on first start, make a one-node dev chain with a faucet key")
 	f.StringVar(&c.ChainID, "chain-id", c.ChainID, "chain id of a --dev genesis")
