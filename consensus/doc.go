@@ -20,10 +20,8 @@
 //     was taken; the FSM, not this package, records that index inside it.
 //   - The log is never truncated past the latest snapshot.
 //
-// Beyond Raft's own recovery, [Replica.LatestSnapshot] and [Replica.Entries]
-// let an FSM whose state was lost under it (a wiped Redis) rebuild it from
-// the newest snapshot and the log after it; [Replica.CaughtUp] tells when a
-// restarted replica has applied what it knows to be committed; members are
+// Beyond Raft's own recovery, [Replica.CaughtUp] tells when a restarted
+// replica has applied what it knows to be committed; members are
 // added (as voters or non-voters), removed and handed leadership through the
 // Replica.
 //
