@@ -1,7 +1,6 @@
 package coldchain
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -26,34 +25,6 @@ func provenState(t *testing.T, n int) (*State, model) {
 		t.Fatal(err)
 	}
 	return s, m
-}
-
-// proofsOfEveryKind returns an inclusion proof, a non-inclusion proof
-// ending at another leaf, and one ending at an empty subtree.
-func proofsOfEveryKind(t *testing.T, s *State, m model) map[string]*Proof {
-	t.Helper()
-	out := map[string]*Proof{}
-	for a := range m {
-		p, err := s.Prove(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out["inclusion"] = p
-		break
-	}
-	r := rand.New(rand.NewPCG(23, 24))
-	for len(out) < 3 {
-		p, err := s.Prove(randAddr(r))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Leaf != nil {
-			out["non-inclusion/leaf"] = p
-		} else {
-			out["non-inclusion/empty"] = p
-		}
-	}
-	return out
 }
 
 func TestProveVerify(t *testing.T) {
@@ -170,23 +141,3 @@ func (m memPages) readPage(id pageID, want ledger.Hash) (*pnode, error) {
 	return n, err
 }
 
-func TestProofJSONRoundTrip(t *testing.T) {
-	s, m := provenState(t, 300)
-	for name, p := range proofsOfEveryKind(t, s, m) {
-		data, err := json.Marshal(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q, err := ledger.ParseProof(data)
-		if err != nil {
-			t.Fatalf("%s: ParseProof(%s) = %v", name, data, err)
-		}
-		if err := q.Verify(s.Root()); err != nil {
-			t.Fatalf("%s: Verify(decoded) = %v", name, err)
-		}
-		again, _ := json.Marshal(q)
-		if string(again) != string(data) {
-			t.Fatalf("%s: re-encoded\n%s\nwant\n%s", name, again, data)
-		}
-	}
-}
