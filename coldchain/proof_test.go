@@ -140,4 +140,3 @@ func (m memPages) readPage(id pageID, want ledger.Hash) (*pnode, error) {
 	}
 	return n, err
 }
-
