@@ -52,7 +52,8 @@ type Status struct {
 	Head         ledger.Hash `json:"head"`
 	Commitment   ledger.Hash `json:"commitment"`
 	AppliedIndex uint64      `json:"applied_index"`
-	Store        string      `json:"store"` // "redis" or "memory"
+	Store        string      `json:"store"` // "redis", "pebble" or "memory"
+	Exec         string      `json:"exec"`  // how calls with a native function run: "native", "vm" or "both"
 	Mempool      int         `json:"mempool"`
 	Leader       bool        `json:"leader"`
 	Version      string      `json:"version"`

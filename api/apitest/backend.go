@@ -202,7 +202,7 @@ func (b *Backend) Status(ctx context.Context) (api.Status, error) {
 	return api.Status{
 		ChainID: b.cfg.ChainID, Node: "apitest", Height: head.Header.Height,
 		Head: head.Header.Hash(), Commitment: head.Header.Commitment,
-		AppliedIndex: head.Header.Height, Store: "memory", Mempool: len(b.pending),
+		AppliedIndex: head.Header.Height, Store: "memory", Exec: "native", Mempool: len(b.pending),
 		Leader: true, Version: "apitest",
 	}, nil
 }

@@ -155,7 +155,7 @@ func (a *app) clusterUpCmd(o *clusterOpts) *cobra.Command {
 	f := cmd.Flags()
 	f.IntVar(&o.nodes, "nodes", 3, "voting nodes (Raft voters), at least 1")
 	f.IntVar(&o.edges, "edges", 0, "edge nodes (Raft non-voters that serve reads and forward transactions)")
-	f.StringVar(&o.store, "store", "", "hot state store: redis or memory (default: redis when redis-server is installed)")
+	f.StringVar(&o.store, "store", "", "hot state store: redis, memory, or pebble (on disk, a synced write per block)\n(default: redis when redis-server is installed)")
 	f.StringArrayVar(&o.nodeArgs, "node-arg", nil, "a flag (or its value) passed to every node; repeat for several")
 	return cmd
 }

@@ -17,7 +17,7 @@ import (
 func (a *app) demoCmd() *cobra.Command {
 	cfg := demo.DefaultConfig()
 	cmd := &cobra.Command{
-		Use:   "demo [--nodes 3] [--dir DIR] [--keep] [--store redis|memory]",
+		Use:   "demo [--nodes 3] [--dir DIR] [--keep] [--store redis|memory|pebble]",
 		Short: "The whole story on a local cluster, narrated and verified, in about a minute",
 		Long: "Start a local cluster of node processes (as 'cluster up' does: a redis-server per node when\n" +
 			"redis-server is installed, else the embedded store, which it says at the start), then, step by\n" +
@@ -44,7 +44,7 @@ func (a *app) demoCmd() *cobra.Command {
 	f.IntVar(&cfg.Nodes, "nodes", cfg.Nodes, fmt.Sprintf("voting nodes, %d to %d", demo.MinNodes, demo.MaxNodes))
 	f.StringVar(&cfg.Dir, "dir", "", "the cluster's directory, empty or absent (default: a new temporary directory)")
 	f.BoolVar(&cfg.Keep, "keep", false, "leave the cluster running at the end, and print how to use it")
-	f.StringVar(&cfg.Store, "store", "", "hot state store: redis or memory (default: redis when redis-server is installed)")
+	f.StringVar(&cfg.Store, "store", "", "hot state store: redis, memory, or pebble (on disk, a synced write per block)\n(default: redis when redis-server is installed)")
 	f.IntVar(&cfg.Transfers, "transfers", cfg.Transfers, "hot transfers in the burst of step 2")
 	return cmd
 }

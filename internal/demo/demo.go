@@ -36,7 +36,7 @@ type Config struct {
 	Binary    string // the dualchain binary the nodes run
 	Dir       string // the cluster's directory, empty or absent; "" for a new temporary one
 	Nodes     int    // Raft voters
-	Store     string // localcluster.StoreRedis, StoreMemory, or "" for redis when installed
+	Store     string // localcluster.StoreRedis, StoreMemory, StorePebble, or "" for redis when installed
 	Transfers int    // the burst of hot transfers of step 2
 	// Keep leaves the cluster running at the end and says how to use it;
 	// otherwise every process is stopped and a temporary Dir removed.

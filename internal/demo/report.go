@@ -23,7 +23,7 @@ const (
 type Report struct {
 	// Pass is true when no step failed and every check passed.
 	Pass        bool    `json:"pass"`
-	Store       string  `json:"store"`        // redis or memory
+	Store       string  `json:"store"`        // redis, memory or pebble
 	StoreReason string  `json:"store_reason"` // why, in words
 	Nodes       int     `json:"nodes"`
 	Dir         string  `json:"dir"`

@@ -84,7 +84,7 @@ func (c *Cluster) ChainID() string {
 	return c.m.ChainID
 }
 
-// Store is StoreRedis or StoreMemory.
+// Store is StoreRedis, StoreMemory or StorePebble.
 func (c *Cluster) Store() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -220,3 +220,15 @@ func TestUnknownNode(t *testing.T) {
 		t.Errorf("WipeRedis(n1) with the memory store = %v, want ErrNoRedis", err)
 	}
 }
+
+// TestPebbleStore starts a two-node cluster whose nodes keep their hot
+// state in Pebble: --store pebble and no redis-server.
+func TestPebbleStore(t *testing.T) {
+	c := up(t, Options{Nodes: 2, Store: StorePebble})
+	for _, s := range c.Status(ctxT(t)) {
+		n, _ := c.Node(s.ID)
+		if s.Status == nil || s.Status.Store != StorePebble || n.Redis != nil {
+			t.Errorf("%s: status %+v, redis %v; want store pebble and no redis-server", s.ID, s.Status, n.Redis)
+		}
+	}
+}

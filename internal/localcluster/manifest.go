@@ -78,8 +78,8 @@ func readManifest(dir string) (*manifest, error) {
 // validate checks what the methods of Cluster rely on.
 func (m *manifest) validate() error {
 	switch {
-	case m.Store != StoreRedis && m.Store != StoreMemory:
-		return fmt.Errorf("store %q: want %s or %s", m.Store, StoreRedis, StoreMemory)
+	case m.Store != StoreRedis && m.Store != StoreMemory && m.Store != StorePebble:
+		return fmt.Errorf("store %q: want %s, %s or %s", m.Store, StoreRedis, StoreMemory, StorePebble)
 	case m.Store == StoreRedis && m.RedisServer == "":
 		return errors.New("store redis without a redis_server")
 	case len(m.Nodes) == 0:

@@ -11,6 +11,7 @@ import (
 const (
 	StoreRedis  = "redis"  // one redis-server per node
 	StoreMemory = "memory" // the node's embedded in-memory store
+	StorePebble = "pebble" // Pebble on the node's disk, a synced write per block
 )
 
 // RedisServer is the program started for each node with StoreRedis,
@@ -23,7 +24,7 @@ type Options struct {
 	Dir      string    // directory for cluster.json, genesis, keys and node data; must be empty or absent
 	Nodes    int       // Raft voters, at least 1
 	Edges    int       // edge nodes (Raft non-voters), 0 or more
-	Store    string    // StoreRedis, StoreMemory, or "" for redis when redis-server is on PATH, else memory
+	Store    string    // StoreRedis, StoreMemory, StorePebble, or "" for redis when redis-server is on PATH, else memory
 	NodeArgs []string  // extra flags passed to every node, e.g. "--snapshot-threshold", "64"
 	Log      io.Writer // progress lines; nil for none
 }
@@ -67,7 +68,7 @@ func absExecutable(bin string) (string, error) {
 	return path, nil
 }
 
-// PickStore resolves a store choice: StoreRedis and StoreMemory stand,
+// PickStore resolves a store choice: StoreRedis, StoreMemory and StorePebble stand,
 // "" is StoreRedis when redis-server is on PATH and StoreMemory otherwise.
 // It returns the store, the redis-server path (empty with StoreMemory) and
 // why, in words for a user ("redis-server found at /usr/bin/redis-server").
@@ -77,8 +78,10 @@ func PickStore(store string) (picked, redisPath, why string, err error) {
 	switch {
 	case store == StoreMemory:
 		return StoreMemory, "", "the embedded in-memory store was asked for", nil
+	case store == StorePebble:
+		return StorePebble, "", "Pebble on disk was asked for (a synced write per block)", nil
 	case store != StoreRedis && store != "":
-		return "", "", "", fmt.Errorf("%w: store %q: want %s or %s", ErrBadOptions, store, StoreRedis, StoreMemory)
+		return "", "", "", fmt.Errorf("%w: store %q: want %s, %s or %s", ErrBadOptions, store, StoreRedis, StoreMemory, StorePebble)
 	case lookErr == nil:
 		return StoreRedis, path, "redis-server found at " + path, nil
 	case store == StoreRedis:

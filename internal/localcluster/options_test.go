@@ -39,6 +39,7 @@ func TestPickStore(t *testing.T) {
 		}{
 			{"", StoreMemory, "redis-server not installed: using the embedded in-memory store", nil},
 			{"memory", StoreMemory, "", nil},
+			{"pebble", StorePebble, "", nil},
 			{"redis", "", "", ErrNoRedisServer},
 			{"disk", "", "", ErrBadOptions},
 		}
