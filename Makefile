@@ -1,7 +1,7 @@
 # dualchain's make targets. `make demo` is the README's first command;
 # `make test` is its test command and what CI runs.
 
-.PHONY: demo run test build bench vet soak contracts
+.PHONY: demo run test build bench perf-report vet soak contracts
 
 DEMO_ARGS ?=
 demo: ## the whole story on a local 3-node cluster, narrated and verified (installs Debian's redis-server when missing and it can)
@@ -22,8 +22,12 @@ vet:
 contracts: ## rebuild every committed .wasm from its source (installs Debian's wabt and rustc when missing)
 	bash scripts/contracts.sh --install
 
-bench: ## the benchmarks behind docs/performance.md (several runs each)
+bench: ## the micro-benchmarks behind docs/benchmarks.md (several runs each)
 	bash scripts/bench.sh
+
+PERF_ARGS ?=
+perf-report: ## regenerate docs/performance.md and docs/perf/*.png from a `dualchain bench --report` run (about ten minutes)
+	bash scripts/perf-report.sh $(PERF_ARGS)
 
 SOAK_COUNT ?= 20
 soak: ## the kill -9 / restart tests of real processes on real Redis (one node, the cluster's failures, the bridge story), SOAK_COUNT times (CI runs each once)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the benchmarks behind docs/performance.md, COUNT times each (default
+# Runs the benchmarks behind docs/benchmarks.md, COUNT times each (default
 # 5), against a real redis-server this script starts, and prints medians
 # with benchstat. Raw output goes to bench-out/.
 set -euo pipefail

@@ -23,7 +23,7 @@ type Config struct {
 	// Deadline stops a call that runs this long. It is a backstop for a
 	// metering bug, never the metering: gas stops runaway modules first.
 	// It has a price: wazero checks for it at every loop iteration, which
-	// makes tight loops up to 20 times slower (docs/performance.md). Zero
+	// makes tight loops up to 20 times slower (docs/benchmarks.md). Zero
 	// turns it off.
 	Deadline time.Duration
 	// Fresh instantiates every call's module anew instead of restoring a

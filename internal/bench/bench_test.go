@@ -282,7 +282,7 @@ func TestWriteResultAndStudy(t *testing.T) {
 	if err := WriteStudy(&b, s); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"native + Redis state", "4820", "6×", "—", "24.9%"} {
+	for _, want := range []string{"native + Redis state", "4,820", "6×", "—", "24.9%"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("WriteStudy lacks %q:\n%s", want, b.String())
 		}

@@ -67,15 +67,23 @@ func kinds(m map[string]int64, none string) string {
 	return strings.Join(parts, ", ")
 }
 
+// figure writes a study figure as the study gave it: 10.24, 724.65, 4,820.
+func figure(f float64) string {
+	if f == float64(int64(f)) {
+		return progress.Count(int64(f))
+	}
+	return fmt.Sprintf("%.2f", f)
+}
+
 // WriteStudy prints the study's table: each row beside the study's
 // figure and the ratio.
 func WriteStudy(w io.Writer, s Study) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "row\tnodes\tstore\tcommitted tx/s\tstudy tx/s\tratio\tp50\tp99\tof verify limit\terrors\t")
 	for _, r := range s.Rows {
 		study, ratio := "—", "—"
 		if r.Study > 0 {
-			study, ratio = fmt.Sprintf("%g", r.Study), fmt.Sprintf("%.0f×", r.Ratio)
+			study, ratio = figure(r.Study), fmt.Sprintf("%.0f×", r.Ratio)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.1f%%\t%s\t\n", r.Name, r.Result.Nodes, r.Result.Store,
 			countf(r.Result.PerSec), study, ratio, ms(r.Result.P50), ms(r.Result.P99), 100*r.Result.OfLimit, progress.Count(r.Result.Errors))
