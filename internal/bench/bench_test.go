@@ -161,7 +161,7 @@ func TestClosedLoop(t *testing.T) {
 	f := &fakeNode{delay: 20 * time.Millisecond, failEvery: 10}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	l := &load{c: client.New(srv.URL), batches: batches(transfers(2000), 100), duration: time.Minute, concurrency: 4}
+	l := &load{c: client.New(srv.URL), batches: batches(transfers(2000), 100), concurrency: 4} // until they run out
 	l.run(context.Background())
 	var r Result
 	l.result(&r)

@@ -31,7 +31,7 @@ type load struct {
 	c           *client.Client
 	batches     [][]*ledger.Tx
 	rate        float64 // transactions/s; 0 for a closed loop
-	duration    time.Duration
+	duration    time.Duration // 0: until the batches run out
 	concurrency int
 
 	// Counted as batches return, read by the live line.
@@ -82,13 +82,17 @@ func (l *load) feed(ctx context.Context, jobs chan<- job, end time.Time) {
 	if l.rate > 0 {
 		every = time.Duration(float64(len(l.batches[0])) / l.rate * float64(time.Second))
 	}
-	timer := time.NewTimer(time.Until(end))
-	defer timer.Stop()
+	var timeout <-chan time.Time
+	if l.duration > 0 {
+		timer := time.NewTimer(time.Until(end))
+		defer timer.Stop()
+		timeout = timer.C
+	}
 	due := l.start
 	for i, b := range l.batches {
 		if l.rate > 0 {
 			due = l.start.Add(time.Duration(i) * every)
-			if !due.Before(end) {
+			if l.duration > 0 && !due.Before(end) {
 				return
 			}
 			if !sleepUntil(ctx, due) {
@@ -99,7 +103,7 @@ func (l *load) feed(ctx context.Context, jobs chan<- job, end time.Time) {
 		}
 		select {
 		case jobs <- job{b, due}:
-		case <-timer.C:
+		case <-timeout:
 			return
 		case <-ctx.Done():
 			return
@@ -225,7 +229,11 @@ var cdfQuantiles = []float64{0, 1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97
 // line is the live progress line: committed rate over the last interval,
 // transactions in flight, errors.
 func (l *load) line(label string, elapsed time.Duration, rate float64) string {
-	return fmt.Sprintf("%s: %s/%s, %s tx/s committed, %s in flight, %s committed, %s errors",
-		label, progress.Seconds(elapsed), progress.Seconds(l.duration), progress.Count(int64(rate+0.5)),
+	when := progress.Seconds(elapsed)
+	if l.duration > 0 {
+		when += "/" + progress.Seconds(l.duration)
+	}
+	return fmt.Sprintf("%s: %s, %s tx/s committed, %s in flight, %s committed, %s errors",
+		label, when, progress.Count(int64(rate+0.5)),
 		progress.Count(l.inFlight.Load()), progress.Count(l.committed.Load()), progress.Count(l.failed.Load()))
 }

@@ -98,8 +98,7 @@ func (r *runner) prepare(ctx context.Context) error {
 	r.accts = step(r, fmt.Sprintf("creating %s accounts", progress.Count(int64(r.cfg.Accounts))), func() []*account {
 		return newAccounts(r.cfg.Accounts)
 	})
-	r.say.printf("funding %s accounts from the faucet", progress.Count(int64(r.cfg.Accounts)))
-	if err := r.fund(ctx); err != nil {
+	if err := step(r, "funding them from the faucet", func() error { return r.fund(ctx) }); err != nil {
 		return fmt.Errorf("funding the accounts: %w", err)
 	}
 	if r.cfg.Workload == Contract {
@@ -204,20 +203,29 @@ func (r *runner) deploy(ctx context.Context) error {
 	return nil
 }
 
+// growChunk is how many of grow's transfers are signed at a time, to
+// bound the memory a state of millions of accounts takes to make.
+const growChunk = 100_000
+
 // grow sends n transfers from the accounts to fresh addresses, each a new
 // account in the state, as fast as they commit.
 func (r *runner) grow(ctx context.Context, n int) error {
-	txs := presign(r.c.chainID, r.accts, n, true, generator(Native, ledger.Address{}))
-	l := &load{c: r.c.leader, batches: batches(txs, r.cfg.Batch), duration: 24 * time.Hour, concurrency: r.cfg.Concurrency}
-	stop := r.say.follow(l, "growing the state")
-	l.run(ctx)
-	stop()
-	var res Result
-	l.result(&res)
-	if res.Errors > 0 {
-		return fmt.Errorf("%d of %d transfers failed: %v", res.Errors, n, res.ErrorKinds)
+	for done := 0; done < n; done += growChunk {
+		txs := presign(r.c.chainID, r.accts, min(growChunk, n-done), true, generator(Native, ledger.Address{}))
+		l := &load{c: r.c.leader, batches: batches(txs, r.cfg.Batch), concurrency: r.cfg.Concurrency}
+		stop := r.say.follow(l, fmt.Sprintf("growing the state (%s of %s)", progress.Count(int64(done)), progress.Count(int64(n))))
+		l.run(ctx)
+		stop()
+		var res Result
+		l.result(&res)
+		if res.Errors > 0 {
+			return fmt.Errorf("%d of %d transfers failed: %v", res.Errors, len(txs), res.ErrorKinds)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 	}
-	return ctx.Err()
+	return nil
 }
 
 // commitAll submits the faucet's txs in order, fundBatch at a time, and
