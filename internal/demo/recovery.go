@@ -26,7 +26,7 @@ func (r *run) wipeTitle() string {
 // until the node has rebuilt its store, and until every node agrees.
 func (r *run) wipeRedis(ctx context.Context, s *Step) (string, error) {
 	if r.c.Store() != localcluster.StoreRedis {
-		return "", skipError{"the embedded store lives inside each node's process, so there is no redis-server to wipe " +
+		return "", skipError{"the " + r.c.Store() + " store lives inside each node's process, so there is no redis-server to wipe " +
 			"(killing a whole node, step 6, is what losing it means); install redis-server to see this step"}
 	}
 	leader, _, err := r.leader(ctx)

@@ -33,9 +33,12 @@ func (r *run) intro() {
 	store, _, why, _ := localcluster.PickStore(r.cfg.Store) // Validate checked it
 	r.rep.Store, r.rep.StoreReason = store, why
 	r.say.printf("dualchain demo: a local cluster of %d nodes, narrated step by step and verified", r.cfg.Nodes)
-	if store == localcluster.StoreRedis {
+	switch store {
+	case localcluster.StoreRedis:
 		r.say.printf("store: redis, one redis-server per node (%s)", why)
-	} else {
+	case localcluster.StorePebble:
+		r.say.printf("store: pebble, each node's hot state on its own disk (%s)", why)
+	default:
 		r.say.printf("store: memory, the node's embedded store (%s); install Debian's redis-server to run on real Redis", why)
 	}
 	where := "a new temporary directory, removed at the end unless something fails"
@@ -50,8 +53,11 @@ func (r *run) intro() {
 
 func (r *run) upTitle() string {
 	each := "its own redis-server"
-	if r.rep.Store != localcluster.StoreRedis {
+	switch r.rep.Store {
+	case localcluster.StoreMemory:
 		each = "the embedded in-memory store"
+	case localcluster.StorePebble:
+		each = "its hot state in Pebble on disk"
 	}
 	return fmt.Sprintf("Start a local cluster: %d node processes, Raft voters, each with %s", r.cfg.Nodes, each)
 }
