@@ -27,7 +27,7 @@ func (r *run) wipeTitle() string {
 func (r *run) wipeRedis(ctx context.Context, s *Step) (string, error) {
 	if r.c.Store() != localcluster.StoreRedis {
 		return "", skipError{"the " + r.c.Store() + " store lives inside each node's process, so there is no redis-server to wipe " +
-			"(killing a whole node, step 6, is what losing it means); install redis-server to see this step"}
+			"(killing a whole node, step 6, is what losing it means); run on Redis (--store redis) to see this step"}
 	}
 	leader, _, err := r.leader(ctx)
 	if err != nil {
