@@ -24,6 +24,11 @@ type Config struct {
 	// AdminToken guards the admin endpoints and the requests nodes forward
 	// to the leader; empty disables the admin endpoints.
 	AdminToken string
+	// Pprof serves Go's net/http/pprof profiles under /debug/pprof/,
+	// unauthenticated: for profiling a node on loopback, never on a
+	// network others reach (a profile shows the node's internals, and a
+	// CPU profile or trace costs it while it runs).
+	Pprof bool
 }
 
 // DefaultConfig returns limits that fit a batch of 10,000 transfers in JSON.

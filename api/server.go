@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -86,6 +87,22 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("DELETE /v1/admin/members/{id}", s.admin(true, s.removeMember))
 	s.mux.HandleFunc("POST /v1/admin/leadership", s.admin(true, s.transferLeadership))
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	if s.cfg.Pprof {
+		s.profilingRoutes()
+	}
+}
+
+// profilingRoutes serves net/http/pprof under /debug/pprof/ (Config.Pprof):
+// the index and named profiles (heap, goroutine, allocs, block, mutex,
+// threadcreate), a CPU profile (?seconds=N), an execution trace, the
+// command line, and symbol lookup.
+func (s *Server) profilingRoutes() {
+	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // dispatch serves routed requests through the mux and answers the rest

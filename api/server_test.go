@@ -127,6 +127,28 @@ func TestRoutingErrors(t *testing.T) {
 	}
 }
 
+// TestPprof checks that net/http/pprof is served only with Config.Pprof.
+func TestPprof(t *testing.T) {
+	targets := []string{"/debug/pprof/", "/debug/pprof/heap?debug=1", "/debug/pprof/cmdline"}
+	for _, on := range []bool{false, true} {
+		cfg := api.TestConfig()
+		cfg.Logger, cfg.Pprof = testLogger(t), on
+		h := api.New(apitest.Funded(false, 100, alice), cfg).Handler()
+		for _, target := range targets {
+			t.Run(fmt.Sprintf("pprof=%v %s", on, target), func(t *testing.T) {
+				r := get(t, h, target)
+				if !on {
+					wantError(t, r, 404, "not_found")
+					return
+				}
+				if r.code != 200 || len(r.body) == 0 {
+					t.Errorf("GET %s = %d (%d bytes), want 200 and a body", target, r.code, len(r.body))
+				}
+			})
+		}
+	}
+}
+
 // logRecorder is a slog.Handler that keeps the records a test's server
 // logs (but the per-request access line) and passes them to t.Log.
 type logRecorder struct {

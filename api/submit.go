@@ -215,14 +215,15 @@ func (s *Server) writeSubmit(w http.ResponseWriter, r *http.Request, res []TxRes
 		resp.Error, status = summarize(res)
 	}
 	if status == http.StatusOK && prefersCBOR(r.Header.Get("Accept")) {
-		s.writeCBOR(w, r, resp)
+		s.writeCBOR(w, r, resp.appendCBOR)
 		return
 	}
 	s.writeJSON(w, status, resp)
 }
 
-func (s *Server) writeCBOR(w http.ResponseWriter, r *http.Request, v any) {
-	data, err := ledger.Marshal(v)
+// writeCBOR answers 200 with the CBOR appendTo makes.
+func (s *Server) writeCBOR(w http.ResponseWriter, r *http.Request, appendTo func([]byte) ([]byte, error)) {
+	data, err := appendTo(nil)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

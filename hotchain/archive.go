@@ -1,10 +1,12 @@
 package hotchain
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/dualchain/dualchain/ledger"
@@ -72,20 +74,42 @@ func (a *Archive) Put(b *ledger.Block, encoded []byte) error {
 			return err
 		}
 	}
-	batch := a.db.NewBatch()
+	batch := a.db.NewBatchWithSize(len(key) + len(data) + len(b.Receipts)*(1+len(ledger.Hash{})+12+8) + 64)
 	defer batch.Close()
 	if err := batch.Set(key, data, nil); err != nil {
 		return err
 	}
-	for i := range b.Receipts {
-		v := binary.BigEndian.AppendUint64(nil, b.Header.Height)
-		v = binary.BigEndian.AppendUint32(v, uint32(i))
-		if err := batch.Set(archiveTxKey(b.Receipts[i].TxID), v, nil); err != nil {
-			return err
-		}
+	if err := putTxPlaces(batch, b); err != nil {
+		return err
 	}
 	if err := batch.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("hotchain: archive block %d: %w", b.Header.Height, err)
+	}
+	return nil
+}
+
+// putTxPlaces adds the place of each of b's transactions to batch, in key
+// order: the memtable inserts a batch's keys in turn, and a key next to the
+// one before starts its search from there (Pebble's skiplist keeps the
+// last insert's splice), where random tx ids searched from the top each.
+func putTxPlaces(batch *pebble.Batch, b *ledger.Block) error {
+	order := make([]uint32, len(b.Receipts))
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	slices.SortFunc(order, func(x, y uint32) int {
+		return bytes.Compare(b.Receipts[x].TxID[:], b.Receipts[y].TxID[:])
+	})
+	var key [1 + len(ledger.Hash{})]byte
+	var v [12]byte
+	key[0] = 't'
+	binary.BigEndian.PutUint64(v[:], b.Header.Height)
+	for _, i := range order {
+		copy(key[1:], b.Receipts[i].TxID[:])
+		binary.BigEndian.PutUint32(v[8:], i)
+		if err := batch.Set(key[:], v[:], nil); err != nil { // Set copies both
+			return err
+		}
 	}
 	return nil
 }

@@ -97,11 +97,15 @@ func (c Commitment) String() string { return c.Digest().String() }
 
 // MarshalBinary returns the 1024 lanes as 2048 little-endian bytes.
 func (c Commitment) MarshalBinary() ([]byte, error) {
-	out := make([]byte, CommitmentSize)
-	for i, w := range c.w {
-		binary.LittleEndian.PutUint64(out[8*i:], w)
+	return c.AppendBinary(make([]byte, 0, CommitmentSize))
+}
+
+// AppendBinary appends MarshalBinary's bytes to b.
+func (c *Commitment) AppendBinary(b []byte) ([]byte, error) {
+	for _, w := range c.w {
+		b = binary.LittleEndian.AppendUint64(b, w)
 	}
-	return out, nil
+	return b, nil
 }
 
 // UnmarshalBinary reads what MarshalBinary wrote; any other length is an
@@ -168,27 +172,31 @@ var hashers = sync.Pool{New: func() any { return new(elementHasher) }}
 type elementHasher struct {
 	seedInput []byte
 	element   [CommitmentSize]byte
+	removed   [CommitmentSize]byte // the element a replaced value removes
 }
 
 // update removes (key, old) and adds (key, new); empty values are absent.
+// A value replaced by another (the common case) is one pass over c.
 func (h *elementHasher) update(c *Commitment, key, old, new []byte) {
-	if bytes.Equal(old, new) {
-		return
-	}
-	if len(old) > 0 {
-		h.hash(key, old)
+	switch {
+	case bytes.Equal(old, new):
+	case len(old) > 0 && len(new) > 0:
+		h.hash(&h.removed, key, old)
+		h.hash(&h.element, key, new)
+		c.replaceBytes(&h.removed, &h.element)
+	case len(old) > 0:
+		h.hash(&h.element, key, old)
 		c.subBytes(&h.element)
-	}
-	if len(new) > 0 {
-		h.hash(key, new)
+	default:
+		h.hash(&h.element, key, new)
 		c.addBytes(&h.element)
 	}
 }
 
 // hash expands SHA-256(tag ‖ uvarint(len(key)) ‖ key ‖ value) to 2048 bytes
-// with AES-256 in counter mode from a zero counter block, into h.element.
+// with AES-256 in counter mode from a zero counter block, into out.
 // The length prefix makes the split between key and value unambiguous.
-func (h *elementHasher) hash(key, value []byte) {
+func (h *elementHasher) hash(out *[CommitmentSize]byte, key, value []byte) {
 	in := append(h.seedInput[:0], elementTag...)
 	in = binary.AppendUvarint(in, uint64(len(key)))
 	in = append(append(in, key...), value...)
@@ -198,7 +206,7 @@ func (h *elementHasher) hash(key, value []byte) {
 	if err != nil {
 		panic(err) // a 32-byte key is always valid
 	}
-	cipher.NewCTR(block, zeroIV[:]).XORKeyStream(h.element[:], zeroBlock[:])
+	cipher.NewCTR(block, zeroIV[:]).XORKeyStream(out[:], zeroBlock[:])
 }
 
 // addBytes adds an element hash lane-wise.
@@ -212,6 +220,15 @@ func (c *Commitment) addBytes(e *[CommitmentSize]byte) {
 func (c *Commitment) subBytes(e *[CommitmentSize]byte) {
 	for i := range c.w {
 		c.w[i] = subLanes(c.w[i], binary.LittleEndian.Uint64(e[8*i:]))
+	}
+}
+
+// replaceBytes subtracts the element hash old and adds new, lane-wise,
+// in one pass.
+func (c *Commitment) replaceBytes(old, new *[CommitmentSize]byte) {
+	for i := range c.w {
+		w := subLanes(c.w[i], binary.LittleEndian.Uint64(old[8*i:]))
+		c.w[i] = addLanes(w, binary.LittleEndian.Uint64(new[8*i:]))
 	}
 }
 

@@ -218,7 +218,7 @@ func TestCommitmentGolden(t *testing.T) {
 	}
 	const want = "c066c2b69540ab3a2496e62e5a294003"
 	var h elementHasher
-	h.hash([]byte("alice"), []byte("x"))
+	h.hash(&h.element, []byte("alice"), []byte("x"))
 	if got := fmt.Sprintf("%x", h.element[:16]); got != want {
 		t.Errorf("elementHash(alice, x)[:16] = %s, want %s", got, want)
 	}

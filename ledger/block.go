@@ -19,7 +19,8 @@ type Header struct {
 
 // Hash returns SHA-256 of the header's canonical encoding.
 func (h *Header) Hash() Hash {
-	return sha256.Sum256(append([]byte("dualchain/header/v1\x00"), mustMarshal(h)...))
+	var buf [256]byte // the tag and a header fit; a longer one grows it
+	return sha256.Sum256(h.AppendCBOR(append(buf[:0], headerTag...)))
 }
 
 // Write is one entry of a block's write set: the new value of a state key.
@@ -46,11 +47,7 @@ type Block struct {
 // signature); CheckRoots checks them against the transactions.
 func (b *Block) Seal() {
 	b.Header.TxRoot = receiptTxRoot(b.Receipts)
-	b.Header.ResultRoot = sha256.Sum256(mustMarshal(struct {
-		_        struct{} `cbor:",toarray"`
-		Receipts []Receipt
-		Writes   []Write
-	}{Receipts: b.Receipts, Writes: b.Writes}))
+	b.Header.ResultRoot = b.resultRoot()
 }
 
 // TxRoot hashes the ids of txs in order.
@@ -96,7 +93,7 @@ func (b *Block) CheckRoots() error {
 }
 
 // Encode returns the canonical CBOR encoding of the block.
-func (b *Block) Encode() []byte { return mustMarshal(b) }
+func (b *Block) Encode() []byte { return b.AppendCBOR(make([]byte, 0, b.EncodedSize())) }
 
 // DecodeBlock decodes one block and checks its transactions' sizes.
 func DecodeBlock(data []byte) (*Block, error) {

@@ -124,8 +124,7 @@ func (tx *Tx) Validate() error {
 
 // Encode returns the canonical CBOR encoding of the signed transaction.
 func (tx *Tx) Encode() []byte {
-	b := tx.appendBody(make([]byte, 0, tx.encodedBodySize()+66), 9)
-	return appendBytes(b, tx.Sig[:])
+	return tx.AppendCBOR(make([]byte, 0, tx.encodedBodySize()+66))
 }
 
 // MarshalCBOR makes every encoder of a Tx (alone, or inside a block or a
@@ -138,7 +137,9 @@ func DecodeTx(b []byte) (*Tx, error) {
 		return nil, fmt.Errorf("%w: transaction of %d bytes, limit %d", ErrTooLarge, len(b), MaxTxSize)
 	}
 	tx := new(Tx)
-	if err := Unmarshal(b, tx); err != nil {
+	if t, ok := decodeCanonicalTx(b); ok {
+		*tx = t // what Unmarshal would give, without its copy of b (txdecode.go)
+	} else if err := Unmarshal(b, tx); err != nil {
 		return nil, err
 	}
 	if err := tx.Validate(); err != nil {

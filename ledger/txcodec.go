@@ -13,6 +13,7 @@ const (
 	MajorBytes byte = 2 << 5
 	MajorText  byte = 3 << 5
 	MajorArray byte = 4 << 5
+	MajorMap   byte = 5 << 5
 )
 
 const (

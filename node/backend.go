@@ -167,9 +167,9 @@ func (n *Node) admitAll(ctx context.Context, txs []*ledger.Tx, ids []ledger.Hash
 // senders reads the committed state of the sender of every transaction
 // marked todo, in one round trip.
 func (n *Node) senders(ctx context.Context, txs []*ledger.Tx, todo []bool) (map[ledger.Address]ledger.Account, error) {
-	accounts := make(map[ledger.Address]ledger.Account)
-	var keys [][]byte
-	var order []ledger.Address
+	accounts := make(map[ledger.Address]ledger.Account, len(txs))
+	keys := make([][]byte, 0, 2*len(txs))
+	order := make([]ledger.Address, 0, len(txs))
 	for i, tx := range txs {
 		if _, seen := accounts[tx.From]; !todo[i] || seen {
 			continue

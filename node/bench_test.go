@@ -3,6 +3,7 @@ package node
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -57,12 +58,15 @@ func BenchmarkEndToEnd(b *testing.B) {
 	}
 }
 
-// benchConfig is TestConfig with Raft's loopback settings: snapshots as
-// rare as a real node's, on the default log segment size.
+// benchConfig is TestConfig with a real node's Raft settings (loopback
+// timeouts, snapshots as rare as a real node's, the default log segment
+// size) and checkpoint interval: a synced cold block a second, not
+// TestConfig's twenty, which measured a node no one runs.
 func benchConfig(dir string) Config {
 	cfg := TestConfig(dir)
 	cfg.Raft = consensus.LoopbackConfig()
 	cfg.Exec = ExecNative
+	cfg.CheckpointInterval = DefaultConfig().CheckpointInterval
 	return cfg
 }
 
@@ -77,7 +81,10 @@ func BenchmarkCluster(b *testing.B) {
 	for _, m := range loadgen.Modes {
 		b.Run(m.Name, func(b *testing.B) {
 			c, keys := benchCluster(b)
-			loadgen.Bench(b, m, c.nodes[c.leader()].URL(), loadgen.Presign(keys, DefaultConfig().ChainID, b.N))
+			txs := loadgen.Presign(keys, DefaultConfig().ChainID, b.N)
+			cpu := processCPU()
+			loadgen.Bench(b, m, c.nodes[c.leader()].URL(), txs)
+			reportCPU(b, cpu, len(txs))
 		})
 	}
 }
@@ -112,13 +119,32 @@ func endToEnd(b *testing.B, cfg Config) {
 	c := client.New("http://"+n.Addr().String(), client.WithMaxConns(16))
 	txs := loadgen.Presign(keys, DefaultConfig().ChainID, b.N)
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	if _, err := loadgen.ClosedLoop(c, txs, 1000, 8); err != nil {
 		b.Fatal(err)
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(len(txs))/elapsed.Seconds(), "transfers/s")
+	reportCPU(b, cpu, len(txs))
+}
+
+// processCPU is the CPU time this process has used so far, user and
+// system, on every core.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time the process (node and load generator;
+// redis-server is another process) spent per transfer since since. On a
+// shared machine it varies far less than transfers/s, which other work
+// on the cores slows down.
+func reportCPU(b *testing.B, since time.Duration, transfers int) {
+	b.ReportMetric(float64(processCPU()-since)/float64(time.Microsecond)/float64(transfers), "cpu-µs/transfer")
 }
 
 // BenchmarkExecute measures native transfer execution alone: a block of

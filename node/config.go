@@ -62,6 +62,10 @@ type Config struct {
 	// DataDir/vmcache, so compiled contracts survive restarts.
 	VM vm.Config
 
+	// Pprof serves Go's net/http/pprof profiles under /debug/pprof/ on the
+	// API's listener, unauthenticated: for profiling a node on loopback.
+	Pprof bool
+
 	Logger *slog.Logger
 
 	store   hotchain.Store          // tests: use this store instead of opening one

@@ -125,7 +125,7 @@ type blockInput struct {
 // dropped; one whose call fails is included with a failed receipt, consumes
 // its nonce and changes nothing else. It fails only when a fetch failed.
 func execute(ctx context.Context, d *dispatcher, in blockInput) (*execution, error) {
-	o := &overlay{base: make(map[string][]byte, len(in.keys)), writes: make(map[string][]byte), fetch: in.fetch}
+	o := &overlay{base: make(map[string][]byte, len(in.keys)), writes: make(map[string][]byte, len(in.keys)), fetch: in.fetch}
 	for i, k := range in.keys {
 		o.base[string(k)] = in.values[i]
 	}

@@ -191,6 +191,7 @@ func (n *Node) listen() error {
 	acfg.Logger = n.cfg.Logger.With("component", "api", "node_id", n.cfg.NodeID)
 	acfg.Registry = reg
 	acfg.AdminToken = n.cfg.AdminToken
+	acfg.Pprof = n.cfg.Pprof
 	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("node: listen on %s: %w", n.cfg.HTTPAddr, err)

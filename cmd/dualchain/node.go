@@ -84,6 +84,7 @@ func (nf *nodeFlags) register(cmd *cobra.Command) {
 	f.IntVar(&c.Raft.WALSegmentBytes, "wal-segment-bytes", c.Raft.WALSegmentBytes, "with --raft-log wal, the size of its segment files (0: 64 MiB); compaction drops whole\nsegments")
 	f.StringVar(&nf.timeouts, "raft-timeouts", "loopback", "Raft failure-detection timeouts: loopback (nodes on one machine; a failed leader\nis replaced in under a second) or lan (hashicorp/raft's defaults)")
 	f.StringVar(&nf.logStore, "raft-log", string(c.Raft.LogStore), "Raft log store: bolt (raft-boltdb) or wal (hashicorp/raft-wal: faster, but v0.4.0\ncannot append after a crash at one moment of a segment's rotation)")
+	f.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's net/http/pprof profiles under /debug/pprof/ on the --http listener, with no\nauthentication: for profiling a node on loopback only (go tool pprof http://ADDR/debug/pprof/profile)")
 	f.StringVar(&nf.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&nf.logFormat, "log-format", "text", "log format: text or json")
 }

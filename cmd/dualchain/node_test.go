@@ -30,7 +30,8 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		"--exec", "both", "--vm-deadline", "2s", "--max-block-gas", "50000000",
 		"--id", "n2", "--raft", "127.0.0.1:9100", "--peers", "n1=127.0.0.1:9101=http://h1:1/,n2=127.0.0.1:9100=http://h2:2",
 		"--admin-token", "tok", "--snapshot-threshold", "64", "--raft-log", "bolt", "--max-in-flight", "2",
-		"--checkpoint-interval", "2s", "--cold-block-interval", "50ms", "--max-cold-block-txs", "300", "--cold-pool-size", "900")
+		"--checkpoint-interval", "2s", "--cold-block-interval", "50ms", "--max-cold-block-txs", "300", "--cold-pool-size", "900",
+		"--pprof")
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -43,7 +44,7 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		Peers:              []node.Peer{{ID: "n1", RaftAddr: "127.0.0.1:9101", URL: "http://h1:1"}, {ID: "n2", RaftAddr: "127.0.0.1:9100", URL: "http://h2:2"}},
 		Raft:               node.DefaultConfig().Raft,
 		CheckpointInterval: 2 * time.Second, ColdBlockInterval: 50 * time.Millisecond, MaxColdBlockTxs: 300, ColdPoolSize: 900,
-		ColdCacheBytes: node.DefaultConfig().ColdCacheBytes,
+		ColdCacheBytes: node.DefaultConfig().ColdCacheBytes, Pprof: true,
 	}
 	want.Raft.SnapshotThreshold, want.Raft.LogStore = 64, node.RaftLogStore("bolt")
 	if !reflect.DeepEqual(cfg, want) {
@@ -57,7 +58,7 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		t.Fatalf("default config: %v", err)
 	}
 	def.Logger = nil
-	if want := node.DefaultConfig(); def.Store != want.Store || def.HTTPAddr != want.HTTPAddr || def.MaxBlockTxs != want.MaxBlockTxs {
+	if want := node.DefaultConfig(); def.Store != want.Store || def.HTTPAddr != want.HTTPAddr || def.MaxBlockTxs != want.MaxBlockTxs || def.Pprof {
 		t.Errorf("default config = %+v, want node.DefaultConfig's values", def)
 	}
 }

@@ -30,7 +30,7 @@ const (
 type load struct {
 	c           *client.Client
 	batches     [][]*ledger.Tx
-	rate        float64 // transactions/s; 0 for a closed loop
+	rate        float64       // transactions/s; 0 for a closed loop
 	duration    time.Duration // 0: until the batches run out
 	concurrency int
 
