@@ -50,7 +50,7 @@ echo "== go test (race detector, invariants)"
 go test -race -tags invariants -timeout 15m ./... 2>&1 | tee "$work/test.log"
 
 echo "== short fuzz runs"
-for target in FuzzDecodeTx FuzzDecodeBlock; do
+for target in FuzzDecodeTx FuzzDecodeBlock FuzzTxDecode FuzzBlockDecode; do
 	go test -run '^$' -fuzz "^$target\$" -fuzztime 10s ./ledger
 done
 go test -run '^$' -fuzz '^FuzzTransfers$' -fuzztime 10s ./contracts/token
