@@ -177,7 +177,7 @@ func TestTransferWait(t *testing.T) {
 	wantLines(t, n.run(t, "balance", bob.Address.String()).ok(t).stdout, "balance 30", "nonce 0")
 	wantLines(t, n.run(t, "balance", faucet.Address.String()).ok(t).stdout, "balance 970", "nonce 2")
 	wantLines(t, n.run(t, "tx", res.ID.String()).ok(t).stdout, "amount 25", "status ok", "block 1 (index 0)")
-	wantLines(t, n.run(t, "status").ok(t).stdout, "chain apitest", "height 2", "store memory", "applied index 2")
+	wantLines(t, n.run(t, "status").ok(t).stdout, "chain apitest", "height 2", "store memory", "exec native", "applied index 2")
 }
 
 // wantLines checks that out has each of lines as a whole line, comparing

@@ -105,7 +105,7 @@ func (a *app) statusCmd() *cobra.Command {
 				field{"head", st.Head}, field{"commitment", st.Commitment},
 				field{"applied index", st.AppliedIndex}, field{"commit index", st.CommitIndex},
 				field{"caught up", st.CaughtUp}, field{"last snapshot", st.LastSnapshotIndex},
-				field{"store", st.Store}, field{"mempool", st.Mempool}, field{"version", st.Version})
+				field{"store", st.Store}, field{"exec", st.Exec}, field{"mempool", st.Mempool}, field{"version", st.Version})
 		},
 	}
 }
