@@ -50,6 +50,14 @@ func ratio(f float64) string {
 	return count(f)
 }
 
+// figure is a figure as its source gave it: 10.24, 724.65, 4,820.
+func figure(f float64) string {
+	if f == math.Trunc(f) {
+		return count(f)
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
 // orDash is s, or an em dash where there is no figure.
 func orDash(ok bool, s string) string {
 	if !ok {

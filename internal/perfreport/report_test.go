@@ -33,7 +33,7 @@ func sampleReport() Report {
 			Date: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC), Commit: "0123456789abcdef0123", Dirty: true},
 		Study: bench.Study{VerifyLimit: 110_000, Took: time.Minute, Rows: []bench.StudyRow{
 			{Name: "native + memory", Study: 4_820, Ratio: 8.3, Result: result("native", "native", 1, 0, 40_000, 300)},
-			{Name: "VM + memory", Study: 10, Ratio: 3_100, Result: result("native", "vm", 1, 0, 31_000, 380)},
+			{Name: "VM + memory", Study: 10.24, Ratio: 3_100, Result: result("native", "vm", 1, 0, 31_000, 380)},
 			{Name: "native + 3 nodes", Result: result("native", "native", 3, 0, 28_000, 420)},
 		}},
 		Sweep: []bench.Result{
@@ -75,8 +75,8 @@ func TestWriteSample(t *testing.T) {
 		"# Performance", "do not edit by hand; run `make perf-report`", "`dualchain bench --report --out docs`",
 		"2 cores (Test CPU @ 2.0GHz), linux/amd64, go1.26.8, commit 0123456789ab with uncommitted changes, 2026-11-23 10:00 UTC",
 		"in 12m3s",
-		"## The study's configurations", "| native + memory | 1 | redis | native | 40,000 | 4,820 | 8.30 | 75.0 / 300 | 36% |",
-		"| VM + memory | 1 | redis | vm | 31,000 | 10 | 3,100 |", "| native + 3 nodes | 3 | redis | native | 28,000 | — | — |",
+		"## The study's configurations", "| native + memory | 1 | redis | native | 40,000 | 4,820 | 8.30× | 75.0 / 300 | 36% |",
+		"| VM + memory | 1 | redis | vm | 31,000 | 10.24 | 3,100× |", "| native + 3 nodes | 3 | redis | native | 28,000 | — | — |",
 		"**The verify limit.** This machine verifies 110,000 signatures/s",
 		"## Commit latency", "![Commit latency distribution of the study's configurations](perf/latency-cdf.png)",
 		"## Throughput against offered load", "![Committed transactions per second against offered load](perf/sweep-throughput.png)",

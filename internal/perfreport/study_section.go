@@ -41,7 +41,7 @@ func studySection(p *page, r Report) {
 	for _, row := range r.Study.Rows {
 		res := row.Result
 		rows = append(rows, []string{row.Name, strconv.Itoa(res.Nodes), res.Store, res.Exec, count(res.PerSec),
-			orDash(row.Study > 0, count(row.Study)), orDash(row.Ratio > 0, ratio(row.Ratio)), latencies(res),
+			orDash(row.Study > 0, figure(row.Study)), orDash(row.Ratio > 0, ratio(row.Ratio)+"×"), latencies(res),
 			orDash(res.OfLimit > 0, percent(res.OfLimit))})
 	}
 	p.table([]string{"row", "nodes", "store", "exec", "committed/s", "study's figure", "ratio", "p50 / p99 ms",
