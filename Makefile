@@ -1,7 +1,7 @@
 # dualchain's make targets. `make demo` is the README's first command;
 # `make test` is its test command and what CI runs.
 
-.PHONY: demo run test build bench perf-report vet soak contracts
+.PHONY: demo run test build bench perf-report vet soak robustness contracts
 
 DEMO_ARGS ?=
 demo: ## the whole story on a local 3-node cluster, narrated and verified (installs Debian's redis-server when missing and it can)
@@ -28,6 +28,11 @@ bench: ## the micro-benchmarks behind docs/benchmarks.md (several runs each)
 PERF_ARGS ?=
 perf-report: ## regenerate docs/performance.md and docs/perf/*.png from a `dualchain bench --report` run (about ten minutes)
 	bash scripts/perf-report.sh $(PERF_ARGS)
+
+DURATION ?= 30m
+SEED ?=
+robustness: ## a long randomized fault-injection soak of a real 3-node cluster, checked (DURATION=30m SEED=N); keeps histories and data dirs of a failing run
+	DURATION=$(DURATION) SEED=$(SEED) bash scripts/robustness.sh
 
 SOAK_COUNT ?= 20
 soak: ## the kill -9 / restart tests of real processes on real Redis (one node, the cluster's failures, the bridge story), SOAK_COUNT times (CI runs each once)

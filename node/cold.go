@@ -76,18 +76,25 @@ func newColdPool(limit int, window uint64) *coldPool {
 	}
 }
 
-// add admits tx, whose sender's committed cold nonce is stateNonce.
+// add admits tx, whose sender's committed cold nonce is stateNonce. A read
+// is never ahead of committed state, so a stateNonce above what the pool
+// believes moves the sender forward first, retries included: a pool that
+// learnt a sender's nonce from a stale read (a leader still replaying its
+// log after a restart) would otherwise hold the sender's transactions
+// behind a gap nothing fills, and every retry would be taken for a
+// pending transaction.
 func (p *coldPool) add(tx *ledger.Tx, id ledger.Hash, stateNonce uint64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	s := p.senders[tx.From]
+	if s != nil && s.taken == 0 && stateNonce > s.next {
+		p.advance(tx.From, s, stateNonce)
+	}
 	if p.byID[id] {
 		return nil // a retry of a pending transaction
 	}
-	s := p.senders[tx.From]
 	if s == nil {
 		s = &coldSender{next: stateNonce, txs: make(map[uint64]pendingTx)}
-	} else if s.taken == 0 && len(s.txs) == 0 && stateNonce > s.next {
-		s.next = stateNonce // committed meanwhile (a new leader's pool)
 	}
 	_, pending := s.txs[tx.Nonce]
 	switch {
@@ -104,15 +111,40 @@ func (p *coldPool) add(tx *ledger.Tx, id ledger.Hash, stateNonce uint64) error {
 	s.txs[tx.Nonce] = pendingTx{tx: tx, id: id}
 	p.byID[id] = true
 	p.size++
-	if tx.Nonce == s.next && !s.ready {
-		s.ready = true
-		p.ready = append(p.ready, tx.From)
-		select {
-		case p.notify <- struct{}{}:
-		default:
+	p.markReady(tx.From, s)
+	return nil
+}
+
+// advance moves a sender with nothing taken to its committed nonce: what
+// is pending below it can never be included (its nonce is used) and is
+// forgotten; what is pending at it becomes ready.
+func (p *coldPool) advance(addr ledger.Address, s *coldSender, nonce uint64) {
+	s.next = nonce
+	for n, t := range s.txs {
+		if n < nonce {
+			delete(s.txs, n)
+			delete(p.byID, t.id)
+			p.size--
 		}
 	}
-	return nil
+	if len(s.txs) == 0 {
+		delete(p.senders, addr)
+		return
+	}
+	p.markReady(addr, s)
+}
+
+// markReady queues s if its next nonce is pending and it is not queued.
+func (p *coldPool) markReady(addr ledger.Address, s *coldSender) {
+	if _, ok := s.txs[s.next]; !ok || s.ready {
+		return
+	}
+	s.ready = true
+	p.ready = append(p.ready, addr)
+	select {
+	case p.notify <- struct{}{}:
+	default:
+	}
 }
 
 // has reports whether id is pending or taken.

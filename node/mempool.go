@@ -71,20 +71,22 @@ func (m *mempool) snapshot() uint64 {
 // stateNonce after snapshot returned epoch. If a block finished since and
 // the pool knows nothing of the sender, that read may be stale: add returns
 // errStaleState. A read is never ahead of committed state, so a read above
-// what the pool believes moves the sender forward.
+// what the pool believes moves the sender forward, before a retry is
+// recognised: a retry must not keep a transaction waiting behind a gap a
+// stale read made (as the cold pool found, TestColdPoolMovesPastAStaleRead).
 func (m *mempool) add(tx *ledger.Tx, id ledger.Hash, stateNonce, epoch uint64, now time.Time) ([]pendingTxErr, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.byID[id] {
-		return nil, nil // a retry of a pending transaction
-	}
 	s := m.senders[tx.From]
-	if s == nil && epoch != m.epoch {
-		return nil, errStaleState
-	}
 	var dropped []pendingTxErr
 	if s != nil && s.taken == 0 && stateNonce > s.next {
 		dropped = m.advance(tx.From, s, stateNonce)
+	}
+	if m.byID[id] {
+		return dropped, nil // a retry of a pending transaction
+	}
+	if s == nil && epoch != m.epoch {
+		return dropped, errStaleState
 	}
 	base := stateNonce
 	if s != nil {

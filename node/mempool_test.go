@@ -218,6 +218,25 @@ func TestMempoolAdvancesOnFresherRead(t *testing.T) {
 	}
 }
 
+// TestMempoolRetryAdvancesOnFresherRead is TestColdPoolMovesPastAStaleRead
+// for the hot pool: the only thing a stuck client sends is a retry of the
+// same transaction, and it must move the sender past the stale read.
+func TestMempoolRetryAdvancesOnFresherRead(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	m := newMempool(100, 16)
+	tx5, id5 := signedTransfer(alice, 5, bob.Address, 1)
+	addTx(m, tx5, id5, 3, 0) // believes alice is at nonce 3: 5 waits
+	if got := m.take(10, math.MaxUint64); len(got) != 0 {
+		t.Fatalf("took %v across the gap", got)
+	}
+	if err := addTx(m, tx5, id5, 5, 0); err != nil { // the retry: alice is really at 5
+		t.Fatal(err)
+	}
+	if got := m.take(10, math.MaxUint64); len(got) != 1 || got[0].id != id5 {
+		t.Fatalf("take after the retry = %v, want tx 5", got)
+	}
+}
+
 func TestMempoolNonceTakenBeforeFull(t *testing.T) {
 	alice, bob := testKey(1), testKey(2)
 	m := newMempool(1, 16)

@@ -1,14 +1,11 @@
 package demo
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/dualchain/dualchain/client"
 	"github.com/dualchain/dualchain/internal/localcluster"
 	"github.com/dualchain/dualchain/internal/progress"
 	"github.com/dualchain/dualchain/ledger"
@@ -90,22 +87,11 @@ func (r *run) metric(ctx context.Context, id, name string) (float64, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.URL+"/metrics", nil)
+	v, err := client.New(n.URL, client.WithHTTPClient(r.http)).Metric(ctx, name)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("%s: %w", id, err)
 	}
-	resp, err := r.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
-	}
-	return 0, fmt.Errorf("%s: no %s in /metrics (%v)", id, name, sc.Err())
+	return v, nil
 }
 
 func (r *run) restartTitle() string {

@@ -1,0 +1,43 @@
+// Package robustness is the real-process tier of issue 8's robustness
+// suite: it starts a local cluster of dualchain node processes
+// (internal/localcluster, a redis-server each), drives it with a workload
+// of clients recorded in a robust.History, injects faults on the real
+// processes from a seeded schedule, heals them, and checks the history
+// with robust.Check against what the cluster holds at the end.
+//
+// Run does one run: Up, fund one account per client from the faucet,
+// start the workload (workload.go: N clients, one op in flight each, hot
+// transfers, settles, deposits, cold transfers and reads, each op ok,
+// fail or unknown; a retry resends the same signed transaction), inject
+// faults with quiet periods between them (schedule.go), stop, heal,
+// converge, drain the bridge, read the final ledger (ClusterLedger, the
+// robust.FinalLedger of a live cluster: block scans of both chains, an
+// atomic read of the leader, per-node block digests), check, and return a
+// Summary. Every few thousand ops the workload pauses until no op is in
+// flight and the bridge drained, and reads every account atomically, so
+// the checker can cut its windows there.
+//
+// A Fault (fault.go) is one kind of failure: it injects itself, shows it
+// took effect (the leader changed, the node's process or Redis is gone, the
+// store was rebuilt) and returns how to heal it; the runner measures the
+// time from healing to a converged cluster. The faults are in faults.go:
+// leader and follower kill -9, a redis-server killed (and later restarted
+// empty) or wiped under a running node, a node killed with its Redis, the
+// whole cluster killed, and the leader paused with SIGSTOP past the
+// election timeout. More kinds (partitions, failpoints, disk faults, clock
+// skew) are new implementations of Fault.
+//
+// The final ledger reports no Raft log digests yet: the nodes have no
+// endpoint that serves them, so robust's "raft logs identical" row
+// compares nothing (its detail says 0 indexes).
+//
+// Invariants: a run that finds a violation, or cannot finish, returns a
+// non-nil error naming a directory that keeps the history, the frozen
+// final ledger, porcupine's visualization if any, the summary and the
+// cluster's data directories; every process the run starts is stopped by
+// its PID (localcluster's, or one this package checked in /proc), and a
+// process it paused is always resumed; the seed and the options determine
+// the schedule of faults and the workload's choices (not the timing).
+//
+// Must not import: node, consensus, hotchain, coldchain, bridge, cmd
+package robustness
