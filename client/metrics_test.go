@@ -27,7 +27,7 @@ func TestMetric(t *testing.T) {
 	if _, err := c.Metric(t.Context(), "dualchain_missing_total"); err == nil {
 		t.Error("Metric(missing) = nil error, want one")
 	}
-	if _, err := client.New(srv.URL + "/nowhere").Metric(t.Context(), "x"); err == nil {
+	if _, err := client.New(srv.URL+"/nowhere").Metric(t.Context(), "x"); err == nil {
 		t.Error("Metric from a 404 = nil error, want one")
 	}
 }
