@@ -72,49 +72,50 @@ const encodeParallelMin = 512
 func encodeRecords(b *ledger.Block) (block []byte, txs [][]byte) {
 	txs = make([][]byte, len(b.Txs))
 	receipts := make([][]byte, len(b.Receipts))
-	var writes []byte
 	workers := min(runtime.GOMAXPROCS(0), len(b.Txs)/encodeParallelMin)
 	if workers <= 1 {
 		encodeTxRecords(b, receipts, txs, 0, len(txs))
-		writes = appendWrites(nil, b.Writes)
 	} else {
 		var wg sync.WaitGroup
-		wg.Go(func() { writes = appendWrites(nil, b.Writes) })
 		for i := range workers {
 			lo, hi := i*len(txs)/workers, (i+1)*len(txs)/workers
 			wg.Go(func() { encodeTxRecords(b, receipts, txs, lo, hi) })
 		}
 		wg.Wait()
 	}
-	return blockRecordBytes(b, receipts, writes), txs
+	return blockRecordBytes(b, receipts), txs
 }
 
 // encodeTxRecords encodes the receipts and TxRecords of b's transactions lo
-// to hi-1.
+// to hi-1: each record in one buffer, written by ledger's canonical
+// encoders, and each receipt a slice of its record.
 func encodeTxRecords(b *ledger.Block, receipts, txs [][]byte, lo, hi int) {
 	for i := lo; i < hi; i++ {
-		receipts[i] = mustMarshal(&b.Receipts[i])
-		tx := b.Txs[i].Encode()
-		rec := make([]byte, 0, 1+len(tx)+len(receipts[i])+18)
-		rec = append(append(append(rec, cborArray|4), tx...), receipts[i]...)
+		tx, r := &b.Txs[i], &b.Receipts[i]
+		rec := make([]byte, 0, 1+tx.EncodedSize()+r.EncodedSize()+18)
+		rec = tx.AppendCBOR(append(rec, cborArray|4))
+		start := len(rec)
+		rec = r.AppendCBOR(rec)
+		receipts[i] = rec[start:len(rec):len(rec)]
 		rec = cborHead(rec, cborUint, b.Header.Height)
 		txs[i] = cborHead(rec, cborUint, uint64(i))
 	}
 }
 
-// blockRecordBytes frames a blockRecord from its encoded parts.
-func blockRecordBytes(b *ledger.Block, receipts [][]byte, writes []byte) []byte {
-	size := 16 + len(writes)
+// blockRecordBytes frames a blockRecord from its encoded receipts, in one
+// buffer.
+func blockRecordBytes(b *ledger.Block, receipts [][]byte) []byte {
+	size := 16 + writesSize(b.Writes)
 	for _, r := range receipts {
 		size += len(r)
 	}
 	out := append(make([]byte, 0, size+256), cborArray|3)
-	out = append(out, mustMarshal(&b.Header)...)
+	out = b.Header.AppendCBOR(out)
 	out = cborHead(out, cborArray, uint64(len(receipts)))
 	for _, r := range receipts {
 		out = append(out, r...)
 	}
-	return append(out, writes...)
+	return appendWrites(out, b.Writes)
 }
 
 // appendWrites appends the CBOR array of a write set.
@@ -125,6 +126,15 @@ func appendWrites(dst []byte, writes []ledger.Write) []byte {
 		dst = appendByteString(dst, w.Value)
 	}
 	return dst
+}
+
+// writesSize bounds appendWrites' output.
+func writesSize(writes []ledger.Write) int {
+	n := 9
+	for _, w := range writes {
+		n += 1 + 9 + len(w.Key) + 9 + len(w.Value)
+	}
+	return n
 }
 
 // The record encoders use ledger's canonical CBOR writers.

@@ -75,3 +75,14 @@ func TestCBORHead(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEncodeRecords encodes the Redis records of a block of 1,000
+// transfers: what every node does for every block it applies.
+func BenchmarkEncodeRecords(b *testing.B) {
+	chain := newTestChain(22, 1000, 100)
+	block := chain.nextBlock(1000).Block
+	b.ReportAllocs()
+	for b.Loop() {
+		encodeRecords(block)
+	}
+}

@@ -57,6 +57,10 @@ func (r *Receipt) AppendCBOR(b []byte) []byte {
 	return appendBytes(b, r.Result)
 }
 
+// EncodedSize bounds the length of the receipt's encoding, so a caller
+// appending it to a buffer can allocate once.
+func (r *Receipt) EncodedSize() int { return r.receiptSize() }
+
 // receiptSize bounds the receipt's encoding, to allocate once.
 func (r *Receipt) receiptSize() int {
 	n := 1 + 34 + 3*9 + 9 + len(r.Error) + 9 + 9 + len(r.Result)

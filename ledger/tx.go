@@ -124,8 +124,12 @@ func (tx *Tx) Validate() error {
 
 // Encode returns the canonical CBOR encoding of the signed transaction.
 func (tx *Tx) Encode() []byte {
-	return tx.AppendCBOR(make([]byte, 0, tx.encodedBodySize()+66))
+	return tx.AppendCBOR(make([]byte, 0, tx.EncodedSize()))
 }
+
+// EncodedSize bounds the length of Encode's output, so a caller appending
+// it to a buffer can allocate once.
+func (tx *Tx) EncodedSize() int { return tx.encodedBodySize() + 66 }
 
 // MarshalCBOR makes every encoder of a Tx (alone, or inside a block or a
 // batch) use Encode.

@@ -181,6 +181,26 @@ func (b *Block) UnmarshalCBOR(data []byte) error {
 // makes empty lists empty, not nil, and empty byte strings nil.
 func decodeCanonicalBlock(data []byte) (b Block, ok bool) {
 	d := canonicalReader{b: data, ok: true}
+	b = d.block()
+	return b, d.ok && len(d.b) == 0
+}
+
+// DecodeBlockPrefix reads a block's canonical encoding at the start of
+// data, and returns the block and the length of its encoding. ok is false
+// if data does not start with one; a caller then decodes data as it would
+// have without this shortcut. A block it returns is the one
+// Block.UnmarshalCBOR makes of data[:n].
+func DecodeBlockPrefix(data []byte) (b Block, n int, ok bool) {
+	d := canonicalReader{b: data, ok: true}
+	b = d.block()
+	if !d.ok {
+		return Block{}, 0, false
+	}
+	return b, len(data) - len(d.b), true
+}
+
+// block reads a block item.
+func (d *canonicalReader) block() (b Block) {
 	d.ok = d.head(majorArray) == 4 && d.ok
 	d.header(&b.Header)
 	b.Txs = make([]Tx, d.list())
@@ -196,7 +216,7 @@ func decodeCanonicalBlock(data []byte) (b Block, ok bool) {
 		d.ok = d.head(majorArray) == 2 && d.ok
 		b.Writes[i] = Write{Key: d.value(), Value: d.value()}
 	}
-	return b, d.ok && len(d.b) == 0
+	return b
 }
 
 // list reads an array's head; its length is bounded by the bytes left (an

@@ -72,6 +72,47 @@ type decodedEntry struct {
 
 // decodeEntry reads the log entry at index.
 func decodeEntry(index uint64, data []byte) (decodedEntry, error) {
+	if d, ok := decodeBlockEntry(index, data); ok {
+		return d, nil
+	}
+	return decodeEntryGeneric(index, data)
+}
+
+// blockEntryTail is what follows the block in a hot block entry as
+// encodeBlockEntry writes it: the commitment's byte string head (its
+// bytes follow), then no member and no cold block.
+var blockEntryTail = ledger.AppendHead(nil, ledger.MajorBytes, hotchain.CommitmentSize)
+
+// decodeBlockEntry reads a hot block entry exactly as encodeBlockEntry
+// writes it (every block entry a follower applies), without the generic
+// decoder's pass over the whole entry and its copy of the block; ok is
+// false for anything else, which decodeEntryGeneric reads as it always
+// did. What it returns is what decodeEntryGeneric returns for the same
+// bytes (entry_test.go holds it to that). The block's encoding it returns
+// aliases data.
+func decodeBlockEntry(index uint64, data []byte) (decodedEntry, bool) {
+	const head = 2 // array of 5, kind
+	if len(data) < head || data[0] != ledger.MajorArray|5 || data[1] != entryHotBlock {
+		return decodedEntry{}, false
+	}
+	b, n, ok := ledger.DecodeBlockPrefix(data[head:])
+	if !ok {
+		return decodedEntry{}, false
+	}
+	block, rest := data[head:head+n:head+n], data[head+n:]
+	if len(rest) != len(blockEntryTail)+hotchain.CommitmentSize+2 ||
+		string(rest[:len(blockEntryTail)]) != string(blockEntryTail) || rest[len(rest)-2] != cborNull || rest[len(rest)-1] != cborNull {
+		return decodedEntry{}, false
+	}
+	u := &hotchain.Update{Index: index, Block: &b}
+	if err := u.Commitment.UnmarshalBinary(rest[len(blockEntryTail) : len(rest)-2]); err != nil {
+		return decodedEntry{}, false
+	}
+	return decodedEntry{update: u, block: block}, true
+}
+
+// decodeEntryGeneric reads any log entry with the generic decoder.
+func decodeEntryGeneric(index uint64, data []byte) (decodedEntry, error) {
 	var e entry
 	if err := ledger.Unmarshal(data, &e); err != nil {
 		return decodedEntry{}, fmt.Errorf("node: entry %d: %w", index, err)

@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 
 	"github.com/dualchain/dualchain/hotchain"
@@ -49,4 +50,75 @@ func TestEncodeBlockEntry(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDecodeEntryMatchesGeneric holds decodeEntry, which reads block
+// entries by hand, to the generic decoder alone: on block, member and cold
+// entries, and on block entries cut short, lengthened or with a byte
+// changed, both must fail or both return the same.
+func TestDecodeEntryMatchesGeneric(t *testing.T) {
+	for i, data := range entrySeeds(t) {
+		checkDecodeEntry(t, data)
+		for cut := range len(data) {
+			checkDecodeEntry(t, data[:cut])
+		}
+		checkDecodeEntry(t, append(bytes.Clone(data), 0))
+		for pos := range len(data) {
+			if pos > 300 && pos < len(data)-2100 && pos%97 != 0 {
+				continue // the middle of a block: a sample is enough
+			}
+			for _, x := range []byte{0x01, 0x20, 0x80, 0xff} {
+				mutated := bytes.Clone(data)
+				mutated[pos] ^= x
+				checkDecodeEntry(t, mutated)
+			}
+		}
+		if t.Failed() {
+			t.Fatalf("seed %d failed", i)
+		}
+	}
+}
+
+// entrySeeds returns encoded entries of every kind.
+func entrySeeds(t testing.TB) [][]byte {
+	alice, bob := testKey(1), testKey(2)
+	d := testDispatcher(t)
+	var seeds [][]byte
+	for _, p := range [][]pendingTx{nil, txs(alice, bob, 0, 5), txs(alice, bob, 0, 1, 1<<62, 2)} {
+		ex := executeIn(t, d, hotchain.Meta{Height: 4}, tokenState(state{}), p)
+		data, _, err := encodeBlockEntry(ex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, data)
+	}
+	member, err := encodeMemberEntry(memberInfo{ID: "n1", URL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cold, err := ledger.Marshal(entry{Kind: entryColdBlock, Cold: &coldEntry{Time: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(seeds, member, cold)
+}
+
+func checkDecodeEntry(t testing.TB, data []byte) {
+	t.Helper()
+	got, err := decodeEntry(3, data)
+	want, wantErr := decodeEntryGeneric(3, data)
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("decodeEntry(%x) error = %v, generic decoder's = %v", data, err, wantErr)
+	}
+	if !bytes.Equal(got.block, want.block) || !reflect.DeepEqual(got.update, want.update) ||
+		!reflect.DeepEqual(got.member, want.member) || !reflect.DeepEqual(got.cold, want.cold) {
+		t.Fatalf("decodeEntry(%x) = %+v, generic decoder's = %+v", data, got, want)
+	}
+}
+
+func FuzzDecodeEntry(f *testing.F) {
+	for _, s := range entrySeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkDecodeEntry(t, data) })
 }

@@ -86,6 +86,13 @@ func (s *stateMachine) fold(writes []ledger.Write) {
 	s.dirtySize.Store(int64(len(s.dirty)))
 }
 
+// nextInterval starts dirty over after a cold block. The next interval
+// writes about as many keys as the last: sized so, dirty does not grow
+// (and rehash) its way there again.
+func (s *stateMachine) nextInterval() {
+	s.resetDirty(make(map[string][]byte, len(s.dirty)))
+}
+
 // changedSinceCheckpoint reports whether hot state changed since the last
 // cold block.
 func (s *stateMachine) changedSinceCheckpoint() bool { return s.dirtySize.Load() > 0 }
@@ -173,7 +180,7 @@ func (s *stateMachine) applyCold(index uint64, e *coldEntry) error {
 		s.fail(err)
 		return err
 	}
-	s.resetDirty(make(map[string][]byte))
+	s.nextInterval()
 	if b != nil {
 		s.coldApplied(b)
 	}
