@@ -50,7 +50,7 @@ echo "== go test (race detector, invariants)"
 go test -race -tags invariants -timeout 15m ./... 2>&1 | tee "$work/test.log"
 
 echo "== short fuzz runs"
-for target in FuzzDecodeTx FuzzDecodeBlock FuzzTxDecode FuzzBlockDecode; do
+for target in FuzzDecodeTx FuzzDecodeBlock FuzzTxDecode FuzzBlockDecode FuzzBlockCodec; do
 	go test -run '^$' -fuzz "^$target\$" -fuzztime 10s ./ledger
 done
 go test -run '^$' -fuzz '^FuzzTransfers$' -fuzztime 10s ./contracts/token
@@ -58,3 +58,4 @@ go test -run '^$' -fuzz '^FuzzInstrument$' -fuzztime 10s ./vm/instrument
 go test -run '^$' -fuzz '^FuzzReadSnapshot$' -fuzztime 10s -fuzzminimizetime 2s ./hotchain
 go test -run '^$' -fuzz '^FuzzParseProof$' -fuzztime 10s -fuzzminimizetime 2s ./ledger
 go test -run '^$' -fuzz '^FuzzRestore$' -fuzztime 10s -fuzzminimizetime 2s ./coldchain
+go test -run '^$' -fuzz '^FuzzDecodeEntry$' -fuzztime 10s -fuzzminimizetime 2s ./node
