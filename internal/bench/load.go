@@ -47,7 +47,8 @@ type load struct {
 }
 
 // job is a batch and when it was due: an open loop's latency runs from
-// then, however long it waited for a worker.
+// then, however long it waited for a worker. A closed loop's is zero: its
+// latency runs from when a worker sends it.
 type job struct {
 	txs []*ledger.Tx
 	due time.Time
@@ -88,8 +89,8 @@ func (l *load) feed(ctx context.Context, jobs chan<- job, end time.Time) {
 		defer timer.Stop()
 		timeout = timer.C
 	}
-	due := l.start
 	for i, b := range l.batches {
+		var due time.Time // a closed loop's batch is due when a worker takes it
 		if l.rate > 0 {
 			due = l.start.Add(time.Duration(i) * every)
 			if l.duration > 0 && !due.Before(end) {
@@ -98,8 +99,6 @@ func (l *load) feed(ctx context.Context, jobs chan<- job, end time.Time) {
 			if !sleepUntil(ctx, due) {
 				return
 			}
-		} else {
-			due = time.Now()
 		}
 		select {
 		case jobs <- job{b, due}:
@@ -131,6 +130,9 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // send submits one batch, waits for its commit and records every
 // transaction's outcome.
 func (l *load) send(ctx context.Context, j job) {
+	if j.due.IsZero() {
+		j.due = time.Now()
+	}
 	n := int64(len(j.txs))
 	l.submitted.Add(n)
 	l.inFlight.Add(n)
