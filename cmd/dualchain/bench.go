@@ -91,7 +91,10 @@ func (a *app) bench(cmd *cobra.Command, cfg bench.Config, o benchFlags) error {
 		return usageErrorf("give --node or --cluster, not both")
 	case (o.study || o.report != "") && !own:
 		return usageErrorf("--study and --report start clusters of their own: drop --node and --cluster")
-	case !own && (cmd.Flags().Changed("nodes") || cmd.Flags().Changed("store") || o.dir != ""):
+	case (o.study || o.report != "") && (changed(cmd, "nodes", "store", "workload", "dir", "rate", "state-accounts")):
+		return usageErrorf("--study and --report choose each run's nodes, store, workload and load themselves: " +
+			"give only --duration, --accounts, --concurrency, --batch or --presign")
+	case !own && changed(cmd, "nodes", "store", "dir"):
 		return usageErrorf("--nodes, --store and --dir describe a cluster bench starts: not with --node or --cluster")
 	case o.voters < 1:
 		return usageErrorf("--nodes %d: want at least 1", o.voters)
@@ -119,6 +122,16 @@ func (a *app) bench(cmd *cobra.Command, cfg bench.Config, o benchFlags) error {
 		return benchError(err)
 	}
 	return a.benchPrint(res)
+}
+
+// changed reports whether any of the flags was given.
+func changed(cmd *cobra.Command, names ...string) bool {
+	for _, n := range names {
+		if cmd.Flags().Changed(n) {
+			return true
+		}
+	}
+	return false
 }
 
 // benchTarget is the running cluster --cluster or --node names, with the

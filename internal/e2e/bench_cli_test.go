@@ -47,6 +47,7 @@ func TestBenchWorkloads(t *testing.T) {
 		{"--cluster", c.dir, "--nodes", "3"},                 // a running cluster has its size
 		{"--workload", "warp"},
 		{"--study", "--cluster", c.dir},
+		{"--study", "--nodes", "3"}, // the study's rows name their own
 	} {
 		if r := c.run(append([]string{"bench"}, args...)...); r.exit != 2 || !strings.HasSuffix(strings.TrimSpace(r.stderr), "(usage)") {
 			t.Errorf("want a usage error (exit 2):\n%s", r)
