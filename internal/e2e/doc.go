@@ -36,6 +36,12 @@
 // balances, statuses, the old proof and the audit unchanged.
 // TestQuickstart runs the commands of docs/quickstart.md in one bash, as a
 // reader would, and TestDemo runs `dualchain demo` and checks its verdicts.
+// TestBenchWorkloads runs `dualchain bench --json` for every workload and
+// checks its figures hang together; TestBenchStudy runs `bench --study` and
+// checks its five rows. TestRobustnessShort is the CI tier of the
+// robustness suite (internal/robustness: seeded faults on a 3-node cluster,
+// the history checked); TestRobustnessSoak is the long one, run by `make
+// robustness` and skipped without -robustness.duration.
 //
 // The package has no code outside its tests. Every process a test starts
 // listens on a free loopback port and is stopped by its process id, never

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -395,8 +396,17 @@ func TestReportWrite(t *testing.T) {
 			t.Errorf("Report.String() =\n%s\nwant it to contain %q", s, want)
 		}
 	}
-	if s := check(t, runBase(t), Options{}).String(); !strings.HasPrefix(s, "robustness check: PASS") {
+	if s := check(t, runBase(t), Options{}).String(); !strings.HasPrefix(s, "robustness check: PASS") || strings.Contains(s, "NOT CHECKED") {
 		t.Errorf("Report.String() of a passing run =\n%s", s)
+	}
+	// Nodes that report no log digests leave the row with nothing
+	// compared: the table must say so rather than show 0 violations.
+	noLogs := runBase(t)
+	for i := range noLogs.ledger.Reports {
+		noLogs.ledger.Reports[i].Log = nil
+	}
+	if s := check(t, noLogs, Options{}).String(); !regexp.MustCompile(InvRaftLog + ` +0 +NOT CHECKED`).MatchString(s) {
+		t.Errorf("Report.String() without log digests =\n%s\nwant the %s row marked NOT CHECKED", s, InvRaftLog)
 	}
 }
 

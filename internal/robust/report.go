@@ -3,6 +3,7 @@ package robust
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -124,7 +125,11 @@ func (r Report) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "invariant\tchecked\tviolations\n")
 	for _, inv := range r.Invariants {
-		fmt.Fprintf(tw, "%s\t%d\t%d\n", inv.Name, inv.Checked, inv.Violations)
+		violations := strconv.Itoa(inv.Violations)
+		if inv.Checked == 0 && inv.Violations == 0 {
+			violations = "NOT CHECKED: nothing to compare" // not a pass: say so
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", inv.Name, inv.Checked, violations)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
