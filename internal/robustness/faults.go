@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dualchain/dualchain/client"
 	"github.com/dualchain/dualchain/internal/localcluster"
 )
 
@@ -122,19 +123,30 @@ func (e *Env) rebuilt(ctx context.Context, id string, pid int, before float64) (
 	return fmt.Sprintf("%s rebuilt its store (%s %v → %v)", id, metricRebuilds, before, v), nil
 }
 
-// restoredAfterRestart waits until a restarted node's new process rebuilt
-// its store or restored a snapshot into it.
+// restoredAfterRestart waits until a restarted node's new process refilled
+// its empty store: by rebuilding it or restoring a snapshot into it, or,
+// when the node had no snapshot yet, by replaying its log from the start
+// until it caught up (no metric counts that; its status does). Without
+// the last case a fault early in a run waited out the whole Effect bound
+// for a metric that never moves, and that wait was reported as recovery.
 func (e *Env) restoredAfterRestart(ctx context.Context, id, prefix string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.Effect)
 	defer cancel()
+	n, err := e.Cluster.Node(id)
+	if err != nil {
+		return "", err
+	}
 	for {
 		rb, err1 := e.metric(ctx, id, metricRebuilds)
 		rs, err2 := e.metric(ctx, id, metricRestores)
 		if err1 == nil && err2 == nil && rb+rs > 0 {
 			return fmt.Sprintf("%s; its store refilled (%s %v, %s %v)", prefix, metricRebuilds, rb, metricRestores, rs), nil
 		}
+		if st, err := client.New(n.URL).Status(ctx); err == nil && st.CaughtUp && st.Height > 0 {
+			return fmt.Sprintf("%s; its store refilled by replaying the log (no snapshot to restore), caught up at height %d", prefix, st.Height), nil
+		}
 		if !sleepCtx(ctx, 50*time.Millisecond) {
-			return prefix + "; no rebuild or snapshot restore seen (the log replayed from its start?)", nil
+			return "", fmt.Errorf("%w: %s neither rebuilt its store, restored a snapshot nor caught up within %v", ErrNotRecovered, id, e.Effect)
 		}
 	}
 }
@@ -227,7 +239,7 @@ func (f clusterKill) Inject(ctx context.Context, e *Env) (*Injection, error) {
 		return in, err
 	}
 	nodes, redis, down := describeDown(e.Cluster.Status(ctx))
-	if nodes != len(e.ep.ids) {
+	if nodes != len(e.ep.members()) {
 		return in, fmt.Errorf("%w: after KillAll only %s are down", ErrNoEffect, down)
 	}
 	in.EffectAfter = time.Since(start)
@@ -249,7 +261,7 @@ func (f leaderPause) Inject(ctx context.Context, e *Env) (*Injection, error) {
 		return nil, err
 	}
 	sctx, cancel := context.WithTimeout(ctx, time.Second)
-	st, err := e.ep.local[old.ID].Status(sctx)
+	st, err := e.ep.local(old.ID).Status(sctx)
 	cancel()
 	if err != nil {
 		return nil, err
@@ -297,7 +309,7 @@ func (e *Env) resumed(ctx context.Context, n localcluster.Node, term uint64) (st
 	defer cancel()
 	for {
 		sctx, scancel := context.WithTimeout(ctx, time.Second)
-		st, err := e.ep.local[n.ID].Status(sctx)
+		st, err := e.ep.local(n.ID).Status(sctx)
 		scancel()
 		switch {
 		case err == nil && term == 0:
