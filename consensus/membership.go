@@ -133,7 +133,12 @@ func (r *Replica) State() State {
 // VerifyLeader confirms with a quorum that this replica is still the
 // leader, and waits until its FSM has applied every entry committed before
 // the check: a read after it sees every write acknowledged before it began.
+// A leader new to its term first commits an entry of that term (see
+// commitInTerm).
 func (r *Replica) VerifyLeader(ctx context.Context) error {
+	if err := r.commitInTerm(ctx); err != nil {
+		return fmt.Errorf("consensus: verify leader: %w", err)
+	}
 	commit := r.raft.CommitIndex()
 	if err := wait(ctx, r.raft.VerifyLeader()); err != nil {
 		return fmt.Errorf("consensus: verify leader: %w", err)
@@ -146,6 +151,22 @@ func (r *Replica) VerifyLeader(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// commitInTerm returns once this leader's commit index holds an entry of
+// its current term. Until then its commit index may be short of what its
+// predecessor committed and acknowledged (Raft §8: a new leader learns it
+// only by committing an entry of its own): hashicorp/raft's VerifyLeader
+// does not wait for that, and a read served at that commit index would
+// miss acknowledged writes. If the entry at the commit index is of an
+// older term, a barrier (an entry of this term) is committed and applied.
+func (r *Replica) commitInTerm(ctx context.Context) error {
+	var l raft.Log
+	term := r.raft.CurrentTerm()
+	if err := r.store.GetLog(r.raft.CommitIndex(), &l); err == nil && l.Term == term {
+		return nil
+	}
+	return wait(ctx, r.raft.Barrier(enqueueTimeout(ctx)))
 }
 
 // CaughtUp reports whether this replica knows a leader and its FSM has
