@@ -1,7 +1,7 @@
 # dualchain's make targets. `make demo` is the README's first command;
 # `make test` is its test command and what CI runs.
 
-.PHONY: demo run test build bench perf-report vet soak robustness contracts
+.PHONY: demo run test build bench perf-report vet soak robustness contracts fuzz
 
 DEMO_ARGS ?=
 demo: ## the whole story on a local 3-node cluster, narrated and verified (installs Debian's redis-server when missing and it can)
@@ -33,6 +33,10 @@ DURATION ?= 30m
 SEED ?=
 robustness: ## a long randomized fault-injection soak of a real 3-node cluster, checked (DURATION=30m SEED=N); keeps histories and data dirs of a failing run
 	DURATION=$(DURATION) SEED=$(SEED) bash scripts/robustness.sh
+
+FUZZTIME ?= 30s
+fuzz: ## every fuzz target of the module for FUZZTIME each (FUZZTIME=5m); a crasher is saved in its package's testdata/fuzz
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 SOAK_COUNT ?= 20
 soak: ## the kill -9 / restart tests of real processes on real Redis (one node, the cluster's failures, the bridge story), SOAK_COUNT times (CI runs each once)

@@ -31,6 +31,10 @@ type Backend interface {
 	// Block returns the hot block at height; code "not_found" if none.
 	Block(ctx context.Context, height uint64) (*ledger.Block, error)
 
+	// RawBlock returns the hot block at height in its canonical CBOR
+	// encoding; code "not_found" if this node does not hold it.
+	RawBlock(ctx context.Context, height uint64) ([]byte, error)
+
 	// Account returns an account's hot balance and next nonce.
 	Account(ctx context.Context, addr ledger.Address) (ledger.Account, error)
 
@@ -70,6 +74,10 @@ type Status struct {
 	// CaughtUp says the node knows a leader and has applied every entry it
 	// knows to be committed: a restarted node answers before it has.
 	CaughtUp bool `json:"caught_up"`
+	// ArchiveComplete says the node holds every hot block from height 1
+	// to its head: false while it fetches from its peers the history below
+	// a snapshot it restored.
+	ArchiveComplete bool `json:"archive_complete"`
 }
 
 // Coder is implemented by errors that carry a stable code for clients, such
@@ -80,4 +88,37 @@ type Status struct {
 type Coder interface {
 	error
 	Code() string
+}
+
+// RaftLogBackend is what a backend that is a node of a Raft cluster adds
+// for GET /v1/admin/raft/log: digests of its Raft log, to compare with the
+// other nodes'. A server whose backend does not implement it answers
+// not_found.
+type RaftLogBackend interface {
+	// RaftLog returns the log's bounds and, with every above 0, digests of
+	// the committed entries from..to (to 0: the commit index) in segments
+	// cut after every multiple of every (consensus.Replica.LogDigests).
+	RaftLog(ctx context.Context, from, to, every uint64) (RaftLog, error)
+}
+
+// RaftLog is what GET /v1/admin/raft/log returns. Two nodes asked with
+// the same from and every digest the same entries at the same index.
+type RaftLog struct {
+	FirstIndex  uint64 `json:"first_index"`  // the first index the log store holds
+	LastIndex   uint64 `json:"last_index"`   // the last index the log store holds
+	CommitIndex uint64 `json:"commit_index"` // nothing past it is digested
+	// FloorIndex is the snapshot the node last restored: nothing at or
+	// below it is digested (entries there may predate a snapshot install).
+	FloorIndex uint64          `json:"floor_index"`
+	From       uint64          `json:"from,omitempty"` // the range digested, clipped to what the node holds
+	To         uint64          `json:"to,omitempty"`
+	Every      uint64          `json:"every,omitempty"`
+	Digests    []RaftLogDigest `json:"digests,omitempty"`
+}
+
+// RaftLogDigest is the SHA-256 of the entries (index, term, type, data) of
+// one segment of the log, ending at Index.
+type RaftLogDigest struct {
+	Index  uint64      `json:"index"`
+	Digest ledger.Hash `json:"digest"`
 }

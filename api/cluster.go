@@ -5,10 +5,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -277,8 +277,8 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request, url string) {
 	var body []byte
 	if r.Body != nil {
 		var err error
-		if body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)); err != nil {
-			s.writeError(w, r, errorf(CodeBadRequest, "read request body: "+err.Error(), err))
+		if body, err = io.ReadAll(limitBody(w, r, s.cfg.MaxBodyBytes)); err != nil {
+			s.writeError(w, r, bodyError(err, s.cfg.MaxBodyBytes))
 			return
 		}
 	}
@@ -393,8 +393,8 @@ func (s *Server) getMembers(w http.ResponseWriter, r *http.Request, c Cluster) {
 
 func (s *Server) addMember(w http.ResponseWriter, r *http.Request, c Cluster) {
 	var m Member
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&m); err != nil {
-		s.writeError(w, r, errorf(CodeBadRequest, "member: "+err.Error(), nil))
+	if err := decodeAdminBody(w, r, 64<<10, "member", false, &m); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if m.ID == "" || m.RaftAddr == "" || m.URL == "" {
@@ -420,15 +420,55 @@ func (s *Server) transferLeadership(w http.ResponseWriter, r *http.Request, c Cl
 	var req struct {
 		To string `json:"to"`
 	}
-	if r.ContentLength != 0 {
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-			s.writeError(w, r, errorf(CodeBadRequest, "leadership: "+err.Error(), nil))
-			return
-		}
+	if err := decodeAdminBody(w, r, 4<<10, "leadership", true, &req); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	if err := c.TransferLeadership(r.Context(), req.To); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// DefaultRaftLogEvery is the segment length of GET /v1/admin/raft/log's
+// digests when the request names none.
+const DefaultRaftLogEvery = 64
+
+// getRaftLog serves GET /v1/admin/raft/log?from=&to=&every=: the node's
+// Raft log bounds and digests of its committed entries (every=0: the
+// bounds only). Read-only; the admin token is required, as the log holds
+// every transaction.
+func (s *Server) getRaftLog(w http.ResponseWriter, r *http.Request, _ Cluster) {
+	rb, ok := s.b.(RaftLogBackend)
+	if !ok {
+		s.writeError(w, r, errorf(CodeNotFound, "this node serves no Raft log digests", nil))
+		return
+	}
+	q := r.URL.Query()
+	var from, to, every uint64 = 0, 0, DefaultRaftLogEvery
+	for _, p := range []struct {
+		name string
+		v    *uint64
+	}{{"from", &from}, {"to", &to}, {"every", &every}} {
+		if !q.Has(p.name) {
+			continue
+		}
+		v, err := strconv.ParseUint(q.Get(p.name), 10, 64)
+		if err != nil {
+			s.writeError(w, r, errorf(CodeBadRequest, fmt.Sprintf("%s=%q: want a log index (a non-negative integer)", p.name, q.Get(p.name)), nil))
+			return
+		}
+		*p.v = v
+	}
+	if to != 0 && from > to {
+		s.writeError(w, r, errorf(CodeBadRequest, fmt.Sprintf("from=%d is past to=%d", from, to), nil))
+		return
+	}
+	lg, err := rb.RaftLog(r.Context(), from, to, every)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, lg)
 }

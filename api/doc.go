@@ -8,6 +8,7 @@
 //	POST /v1/transactions          one tx or a batch; JSON or CBOR; ?wait=commit
 //	GET  /v1/transactions/{id}     a committed tx with its receipt (TxView)
 //	GET  /v1/blocks/{height}       one hot block (BlockView); ?writes=true adds the write set
+//	GET  /v1/blocks/{height}/raw   one hot block in its canonical CBOR (application/cbor)
 //	GET  /v1/blocks/latest         the head block (genesis on a fresh chain, if served)
 //	GET  /v1/blocks?from=H&to=H    a bounded range (BlocksPage)
 //	GET  /v1/accounts/{addr}       balance and next nonce

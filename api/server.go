@@ -74,6 +74,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/blocks", s.reads(s.getBlocks))
 	s.mux.HandleFunc("GET /v1/blocks/latest", s.reads(s.getLatestBlock))
 	s.mux.HandleFunc("GET /v1/blocks/{height}", s.reads(s.getBlock))
+	s.mux.HandleFunc("GET /v1/blocks/{height}/raw", s.reads(s.getRawBlock))
 	s.mux.HandleFunc("GET /v1/accounts/{addr}", s.reads(s.getAccount))
 	s.mux.HandleFunc("GET /v1/status", s.getStatus)
 	s.mux.HandleFunc("GET /v1/cold/accounts/{addr}", s.coldRead(s.getColdAccount))
@@ -86,6 +87,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/admin/members", s.admin(true, s.addMember))
 	s.mux.HandleFunc("DELETE /v1/admin/members/{id}", s.admin(true, s.removeMember))
 	s.mux.HandleFunc("POST /v1/admin/leadership", s.admin(true, s.transferLeadership))
+	s.mux.HandleFunc("GET /v1/admin/raft/log", s.admin(false, s.getRaftLog))
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 	if s.cfg.Pprof {
 		s.profilingRoutes()

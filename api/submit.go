@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -77,13 +76,8 @@ func (s *Server) readTxs(w http.ResponseWriter, r *http.Request) ([]*ledger.Tx, 
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(min(max(r.ContentLength, 0), maxPrealloc)) + bytes.MinRead)
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, tooLarge(limit)
-	}
-	if err != nil {
-		return nil, errorf(CodeBadRequest, fmt.Sprintf("read request body: %v", err), err)
+	if _, err := buf.ReadFrom(limitBody(w, r, limit)); err != nil {
+		return nil, bodyError(err, limit)
 	}
 	return DecodeSubmit(r.Header.Get("Content-Type"), buf.Bytes(), s.cfg.MaxBatch)
 }

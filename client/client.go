@@ -24,8 +24,9 @@ const maxResponse = 256 << 20
 
 // Client talks to one node. Make one with New.
 type Client struct {
-	base string
-	hc   *http.Client
+	base  string
+	hc    *http.Client
+	token string // the cluster's admin token, sent when set (Admin)
 }
 
 type settings struct {
@@ -308,6 +309,9 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body []byt
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	req.Header.Set("Accept", api.MediaJSON)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", api.MediaCBOR)
 		req.Header.Set("Accept", api.MediaCBOR+", "+api.MediaJSON)

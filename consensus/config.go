@@ -59,6 +59,12 @@ type Config struct {
 	SnapshotInterval  time.Duration // how often the threshold is checked
 	SnapshotRetain    int           // snapshots kept on disk
 	TrailingLogs      uint64        // entries kept in the log after a snapshot
+
+	// Transport, if set, carries Raft's messages instead of a TCP
+	// transport on BindAddr, which is then ignored: tests give
+	// raft.InmemTransport, whose links they cut and heal. Raft closes it
+	// on shutdown, so a replica reopened needs a new one.
+	Transport raft.Transport
 }
 
 // DefaultConfig is for replicas on a LAN: hashicorp/raft's own defaults,
@@ -138,6 +144,9 @@ func (c Config) validateOwn() error {
 		return errors.New("snapshot retain is below 1")
 	case c.TransportTimeout <= 0 || c.TransportMaxPool < 1:
 		return errors.New("transport timeout and pool must be positive")
+	}
+	if c.Transport != nil {
+		return nil
 	}
 	return c.validateAddrs()
 }

@@ -20,6 +20,11 @@
 //     was taken; the FSM, not this package, records that index inside it.
 //   - The log is never truncated past the latest snapshot.
 //
+// Config.Transport replaces the TCP transport (tests give Raft's
+// InmemTransport, whose links they cut and heal), and
+// [Replica.LogDigests] digests the committed log so that replicas can be
+// compared entry by entry (digest.go).
+//
 // Beyond Raft's own recovery, [Replica.CaughtUp] tells when a restarted
 // replica has applied what it knows to be committed; members are
 // added (as voters or non-voters), removed and handed leadership through the

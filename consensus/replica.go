@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -28,12 +30,13 @@ type Server struct {
 type Replica struct {
 	id    string
 	raft  *raft.Raft
-	trans *raft.NetworkTransport
+	trans raft.Transport
 	store logStore
 	snaps *raft.FileSnapshotStore
 	// applied is the index of the last entry the FSM applied, or of the
 	// snapshot it restored.
 	applied *atomic.Uint64
+	floor   *atomic.Uint64 // index of the snapshot last restored (digest.go)
 	logger  *slog.Logger
 	closed  atomic.Bool
 }
@@ -67,6 +70,9 @@ func Open(cfg Config, fsm FSM, logger *slog.Logger) (*Replica, error) {
 // start opens the snapshot store and transport over an open log store and
 // starts Raft. On error the caller closes store.
 func start(cfg Config, fsm FSM, store logStore, hl *raftLogger) (*Replica, error) {
+	if err := removePartialSnapshots(filepath.Join(cfg.DataDir, "snapshots")); err != nil {
+		return nil, err
+	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.SnapshotRetain, hl.Named("snapshot"))
 	if err != nil {
 		return nil, fmt.Errorf("consensus: snapshot store: %w", err)
@@ -78,20 +84,34 @@ func start(cfg Config, fsm FSM, store logStore, hl *raftLogger) (*Replica, error
 	var logs raft.LogStore = store
 	if cfg.LogCacheEntries > 0 {
 		if logs, err = raft.NewLogCache(cfg.LogCacheEntries, store); err != nil {
-			return nil, errors.Join(fmt.Errorf("consensus: log cache: %w", err), trans.Close())
+			return nil, errors.Join(fmt.Errorf("consensus: log cache: %w", err), closeTransport(trans))
 		}
 	}
 	rc := cfg.raftConfig()
 	rc.Logger = hl.Named("raft")
-	applied := new(atomic.Uint64)
-	ra, err := raft.NewRaft(rc, raftFSM{fsm: fsm, applied: applied, snaps: snaps}, logs, store, snaps, trans)
+	applied, floor := new(atomic.Uint64), new(atomic.Uint64)
+	rfsm := floorFSM{raftFSM: raftFSM{fsm: fsm, applied: applied, snaps: snaps}, floor: floor}
+	ra, err := raft.NewRaft(rc, rfsm, logs, store, snaps, trans)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("consensus: start raft: %w", err), trans.Close())
+		return nil, errors.Join(fmt.Errorf("consensus: start raft: %w", err), closeTransport(trans))
 	}
-	return &Replica{id: cfg.NodeID, raft: ra, trans: trans, store: store, snaps: snaps, applied: applied}, nil
+	return &Replica{id: cfg.NodeID, raft: ra, trans: trans, store: store, snaps: snaps, applied: applied, floor: floor}, nil
 }
 
-func newTransport(cfg Config, hl hclog.Logger) (*raft.NetworkTransport, error) {
+// closeTransport closes trans if it can be closed.
+func closeTransport(trans raft.Transport) error {
+	if c, ok := trans.(raft.WithClose); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// newTransport is cfg.Transport if set, else a TCP transport listening on
+// cfg.BindAddr.
+func newTransport(cfg Config, hl hclog.Logger) (raft.Transport, error) {
+	if cfg.Transport != nil {
+		return cfg.Transport, nil
+	}
 	var advertise net.Addr // a nil *net.TCPAddr here would not be a nil net.Addr
 	if cfg.AdvertiseAddr != "" {
 		a, err := net.ResolveTCPAddr("tcp", cfg.AdvertiseAddr)
@@ -235,4 +255,21 @@ func (r *Replica) Close() error {
 		err = fmt.Errorf("consensus: shutdown: %w", err)
 	}
 	return errors.Join(err, r.store.Close())
+}
+
+// removePartialSnapshots deletes the snapshots a crash left half written
+// in dir: hashicorp/raft writes each into NAME.tmp and renames it when
+// complete; it ignores a .tmp left behind but never removes it, so each
+// crash during a snapshot would leave a copy of the state on disk.
+func removePartialSnapshots(dir string) error {
+	tmps, err := filepath.Glob(filepath.Join(dir, "*.tmp"))
+	if err != nil {
+		return fmt.Errorf("consensus: snapshots: %w", err)
+	}
+	for _, tmp := range tmps {
+		if err := os.RemoveAll(tmp); err != nil {
+			return fmt.Errorf("consensus: remove a partial snapshot: %w", err)
+		}
+	}
+	return nil
 }

@@ -20,6 +20,11 @@ import (
 //
 //	b <height: 8 bytes big-endian>  →  the block, canonical CBOR
 //	t <tx id: 32 bytes>             →  height (8 bytes) ‖ index in the block (4 bytes)
+//	g <height: 8 bytes big-endian>  →  a gap still to be filled (Backfill)
+//
+// Blocks are put as they are applied; a node that restored a snapshot
+// fills the gap below it with blocks fetched from its peers
+// (PutBackfilled), so in the end every node serves the whole history.
 //
 // Writes are not synced one by one (Pebble's write-ahead log reaches the OS
 // at once, so a killed process loses nothing); Sync makes everything put

@@ -1,8 +1,10 @@
 package hotchain
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/dualchain/dualchain/ledger"
@@ -98,4 +100,117 @@ func BenchmarkArchivePut(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "txs/s")
+}
+
+// chainOf returns blocks 1..n linked by parent hash from genesis.
+func chainOf(n int, genesis ledger.Hash) []*ledger.Block {
+	out := make([]*ledger.Block, n)
+	parent := genesis
+	for i := range out {
+		b := archivedBlock(uint64(i+1), byte(i+1))
+		b.Header.Parent = parent
+		parent = b.Header.Hash()
+		out[i] = b
+	}
+	return out
+}
+
+// A gap is filled top down: each PutBackfilled archives a block and moves
+// the gap to its parent in one step, so what a reopened archive holds
+// says where to resume.
+func TestArchiveBackfill(t *testing.T) {
+	dir := t.TempDir()
+	a, err := OpenArchive(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := chainOf(6, ledger.Hash{0xee})
+	for _, b := range blocks[:2] { // 1 and 2 held; 3..5 missing; 6 applied after the snapshot at 5
+		if err := a.Put(b, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Put(blocks[5], nil); err != nil {
+		t.Fatal(err)
+	}
+	top := Backfill{Top: 5, Hash: blocks[4].Header.Hash()}
+	if err := a.SetBackfill(top); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		height, below uint64
+		has           bool
+	}{{0, 0, false}, {1, 0, true}, {2, 1, true}, {3, 2, false}, {5, 2, false}, {6, 2, true}, {7, 6, false}} {
+		if got, err := a.HeldBelow(tt.height); err != nil || got != tt.below {
+			t.Errorf("HeldBelow(%d) = %d, %v; want %d", tt.height, got, err, tt.below)
+		}
+		if got, err := a.Has(tt.height); err != nil || got != tt.has {
+			t.Errorf("Has(%d) = %v, %v; want %v", tt.height, got, err, tt.has)
+		}
+	}
+	if err := a.PutBackfilled(blocks[3], nil, top); err == nil {
+		t.Fatal("PutBackfilled(block 4, gap from 5) = nil, want an error: it is not the gap's top")
+	}
+	raw := blocks[4].Encode()
+	if err := a.PutBackfilled(blocks[4], raw, top); err != nil {
+		t.Fatalf("PutBackfilled(5) = %v", err)
+	}
+	if err := a.Close(); err != nil { // a crash here resumes from the moved gap
+		t.Fatal(err)
+	}
+	if a, err = OpenArchive(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	gaps, err := a.Backfills()
+	if want := []Backfill{{Top: 4, Hash: blocks[3].Header.Hash()}}; err != nil || !slices.Equal(gaps, want) {
+		t.Fatalf("Backfills() after block 5 = %v, %v; want %v", gaps, err, want)
+	}
+	if got, err := a.RawBlock(5); err != nil || !bytes.Equal(got, raw) {
+		t.Fatalf("RawBlock(5) = %x, %v; want the bytes put", got, err)
+	}
+	if rec, err := a.Tx(ledger.Hash{5}); err != nil || rec.Height != 5 {
+		t.Fatalf("Tx of backfilled block 5 = %+v, %v; want it indexed", rec, err)
+	}
+	if err := a.PutBackfilled(blocks[4], raw, Backfill{Top: 5}); err == nil {
+		t.Fatal("PutBackfilled of a held block = nil, want an error")
+	}
+	if _, err := a.RawBlock(4); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("RawBlock(4) = %v, want %v", err, ErrNotFound)
+	}
+	if err := a.ClearBackfill(4); err != nil {
+		t.Fatal(err)
+	}
+	if gaps, err := a.Backfills(); err != nil || len(gaps) != 0 {
+		t.Fatalf("Backfills() after clearing = %v, %v; want none", gaps, err)
+	}
+}
+
+// Several gaps come out highest first; the gap at height 1 ends with the
+// block: nothing is left to fetch below it.
+func TestArchiveBackfills(t *testing.T) {
+	a, err := OpenArchive(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	blocks := chainOf(3, ledger.Hash{0xee})
+	if err := a.SetBackfill(Backfill{}); err == nil {
+		t.Fatal("SetBackfill(top 0) = nil, want an error")
+	}
+	for _, m := range []Backfill{{Top: 1, Hash: blocks[0].Header.Hash()}, {Top: 300, Hash: ledger.Hash{3}}, {Top: 20, Hash: ledger.Hash{2}}} {
+		if err := a.SetBackfill(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gaps, err := a.Backfills()
+	if want := []Backfill{{Top: 300, Hash: ledger.Hash{3}}, {Top: 20, Hash: ledger.Hash{2}}, {Top: 1, Hash: blocks[0].Header.Hash()}}; err != nil || !slices.Equal(gaps, want) {
+		t.Fatalf("Backfills() = %v, %v; want %v", gaps, err, want)
+	}
+	if err := a.PutBackfilled(blocks[0], blocks[0].Encode(), gaps[2]); err != nil {
+		t.Fatal(err)
+	}
+	if gaps, err = a.Backfills(); err != nil || len(gaps) != 2 {
+		t.Fatalf("Backfills() after block 1 = %v, %v; want the two above", gaps, err)
+	}
 }

@@ -223,19 +223,45 @@ func (n *Node) missingContracts(ctx context.Context, txs []*ledger.Tx, todo []bo
 	return missing, nil
 }
 
-// admit rejects a transfer its sender cannot cover from the committed
-// balance, and otherwise hands it to the mempool.
+// admit rejects a transfer or settle its sender cannot cover from the
+// committed balance, and otherwise hands it to the mempool.
 func (n *Node) admit(tx *ledger.Tx, id ledger.Hash, acct ledger.Account, epoch uint64, now time.Time) error {
-	if isTransfer(tx) {
-		args, _ := token.DecodeTransfer(tx.Args) // checked in check
-		if args.Amount > acct.Balance {
-			return detail(ErrInsufficientFunds, "balance %d, amount %d", acct.Balance, args.Amount)
-		}
+	if err := covered(tx, acct.Balance); err != nil {
+		return err
 	}
 	n.tracker.forget(id)
 	dropped, err := n.pool.add(tx, id, acct.Nonce, epoch, now)
 	n.finishDropped(dropped)
 	return err
+}
+
+// covered rejects a call that moves more of the base token than balance,
+// the sender's committed balance on the call's chain: a transfer, a settle
+// or a deposit (their arguments were checked before). Pending calls of the
+// same sender may still overdraw it; those fail in their block with an
+// insufficient-funds receipt. Other calls pass.
+func covered(tx *ledger.Tx, balance uint64) error {
+	var amount uint64
+	switch {
+	case isTransfer(tx):
+		args, err := token.DecodeTransfer(tx.Args)
+		if err != nil {
+			return detail(ErrBadArgs, "%v", err)
+		}
+		amount = args.Amount
+	case tx.IsBridgeCall():
+		a, err := ledger.DecodeAmount(tx.Args)
+		if err != nil {
+			return detail(ErrBadArgs, "%v", err)
+		}
+		amount = a
+	default:
+		return nil
+	}
+	if amount > balance {
+		return detail(ErrInsufficientFunds, "balance %d, amount %d", balance, amount)
+	}
+	return nil
 }
 
 // alreadyCommitted clears the replay error of transactions that are
@@ -351,7 +377,7 @@ func (b backend) Status(ctx context.Context) (api.Status, error) {
 		Mempool: b.n.pool.len(), Leader: rs.Role == "leader", Version: Version,
 		NodeID: b.n.cfg.NodeID, Role: rs.Role, Edge: b.n.cfg.Edge, Term: rs.Term, LeaderID: rs.LeaderID,
 		CommitIndex: rs.CommitIndex, LastSnapshotIndex: rs.LastSnapshotIndex,
-		CaughtUp: b.n.replica.CaughtUp(),
+		CaughtUp: b.n.replica.CaughtUp(), ArchiveComplete: b.n.fill.complete(),
 	}
 	if m, ok := b.n.dir.get(rs.LeaderID); ok {
 		st.LeaderURL = m.URL

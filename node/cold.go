@@ -8,6 +8,7 @@ import (
 	"github.com/dualchain/dualchain/bridge"
 	"github.com/dualchain/dualchain/coldchain"
 	"github.com/dualchain/dualchain/contracts/token"
+	"github.com/dualchain/dualchain/internal/failpoint"
 	"github.com/dualchain/dualchain/ledger"
 	"github.com/dualchain/dualchain/vm"
 )
@@ -308,6 +309,10 @@ func (n *Node) checkpoint(ctx context.Context) error {
 func (n *Node) proposeCold(ctx context.Context) error {
 	taken := n.cold.pool.take(n.cfg.MaxColdBlockTxs)
 	defer n.cold.pool.done(taken)
+	if err := failpoint.Inject(failpoint.CheckpointPropose); err != nil {
+		n.finishAll(taken, ErrBlockFailed)
+		return err
+	}
 	e := coldEntry{Time: n.clock.Now().UnixNano(), Txs: make([]ledger.Tx, len(taken))}
 	for i, p := range taken {
 		e.Txs[i] = *p.tx

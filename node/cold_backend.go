@@ -16,7 +16,7 @@ import (
 var _ api.ColdBackend = backend{}
 
 // admitCold admits a cold transaction (checked, signature verified) to the
-// cold pool. One already in a cold block is not an error: Wait returns
+// cold pool, unless its sender's committed cold balance cannot cover it. One already in a cold block is not an error: Wait returns
 // its record.
 func (n *Node) admitCold(tx *ledger.Tx, id ledger.Hash) error {
 	if ok, err := n.cold.chain.Included(id); err != nil || ok {
@@ -24,6 +24,9 @@ func (n *Node) admitCold(tx *ledger.Tx, id ledger.Hash) error {
 	}
 	acct, err := n.cold.chain.Account(tx.From)
 	if err != nil {
+		return err
+	}
+	if err := covered(tx, acct.Balance); err != nil {
 		return err
 	}
 	n.tracker.forget(id) // a resubmission after a failure waits afresh

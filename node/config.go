@@ -65,6 +65,11 @@ type Config struct {
 	// Pprof serves Go's net/http/pprof profiles under /debug/pprof/ on the
 	// API's listener, unauthenticated: for profiling a node on loopback.
 	Pprof bool
+	// The API's HTTP server: how long a client may take to send a
+	// request's headers (a slower one is cut off), and how many
+	// connections it serves at once (more wait to be accepted).
+	HeaderTimeout time.Duration
+	MaxConns      int
 
 	Logger *slog.Logger
 
@@ -88,6 +93,9 @@ func ParsePeers(s string) ([]Peer, error) {
 			continue
 		}
 		parts := strings.SplitN(item, "=", 3)
+		if len(parts) == 3 {
+			parts[2] = strings.TrimRight(parts[2], "/") // "n1=a=/" has no URL
+		}
 		if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
 			return nil, fmt.Errorf("node: peer %q: want id=raftaddr=url", item)
 		}
@@ -95,7 +103,7 @@ func ParsePeers(s string) ([]Peer, error) {
 			return nil, fmt.Errorf("node: peer id %q listed twice", parts[0])
 		}
 		seen[parts[0]] = true
-		peers = append(peers, Peer{ID: parts[0], RaftAddr: parts[1], URL: strings.TrimRight(parts[2], "/")})
+		peers = append(peers, Peer{ID: parts[0], RaftAddr: parts[1], URL: parts[2]})
 	}
 	return peers, nil
 }
@@ -150,6 +158,8 @@ func DefaultConfig() Config {
 		ColdCacheBytes:     64 << 20,
 		Exec:               ExecNative,
 		VM:                 vm.DefaultConfig(),
+		HeaderTimeout:      10 * time.Second,
+		MaxConns:           4096,
 		Logger:             slog.Default(),
 	}
 }
@@ -204,6 +214,8 @@ func (c Config) Validate() error {
 		return errors.New("node: give either peers (a new cluster) or join (a running one), not both")
 	case c.Edge && c.Join == "":
 		return errors.New("node: an edge node joins a running cluster: give join")
+	case c.HeaderTimeout <= 0 || c.MaxConns < 1:
+		return errors.New("node: the API's header timeout and max conns must be positive")
 	}
 	if err := c.raftConfig().Validate(); err != nil {
 		return fmt.Errorf("node: %w", err)

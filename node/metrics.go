@@ -21,7 +21,7 @@ type metrics struct {
 	deposits    prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, pool *mempool, d *dispatcher, sm *stateMachine) *metrics {
+func newMetrics(reg prometheus.Registerer, pool *mempool, d *dispatcher, sm *stateMachine, fill *backfiller) *metrics {
 	m := &metrics{
 		height: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "dualchain_hot_height", Help: "Height of the applied hot head."}),
@@ -56,8 +56,14 @@ func newMetrics(reg prometheus.Registerer, pool *mempool, d *dispatcher, sm *sta
 	rebuilds := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "dualchain_store_rebuilds_total", Help: "Times the store was found wiped or rolled back and rebuilt from the cold mirror and the writes since."},
 		func() float64 { return float64(sm.rebuilds.Load()) })
+	backfilled := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "dualchain_archive_backfilled_blocks_total", Help: "Hot blocks below a restored snapshot fetched from peers, checked and archived."},
+		func() float64 { return float64(fill.filled.Load()) })
+	backfillPending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dualchain_archive_backfill_pending", Help: "Hot blocks the archive still lacks below a restored snapshot (0: it holds the whole history)."},
+		fill.pending)
 	reg.MustRegister(m.height, m.txs, m.failed, m.blockTime, m.blockTxs, mempoolSize, mismatches, restores, rebuilds,
-		m.coldHeight, m.coldTxs, m.settlements, m.deposits)
+		m.coldHeight, m.coldTxs, m.settlements, m.deposits, backfilled, backfillPending)
 	return m
 }
 

@@ -41,6 +41,7 @@ type Node struct {
 
 	store    hotchain.Store
 	archive  *hotchain.Archive
+	fill     *backfiller // fills the archive's gap below a restored snapshot
 	cold     *coldSide
 	chain    *chain
 	sm       *stateMachine
@@ -87,7 +88,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	life, stopLife := context.WithCancel(context.Background())
 	n := &Node{
-		cfg: cfg, logger: cfg.Logger.With("component", "node", "node_id", cfg.NodeID), clock: clockwork.NewRealClock(),
+		cfg: cfg, logger: cfg.Logger.With("component", "node", "node_id", cfg.NodeID), clock: failpointClock(clockwork.NewRealClock()),
 		chainID: gen.ChainID, supply: gen.Supply(), pool: newMempool(cfg.MempoolSize, cfg.NonceWindow), tracker: newTracker(),
 		heights: newHeightWatch(), dir: newDirectory(),
 		wiped: make(chan struct{}, 1), fatal: make(chan error, 1), lock: lock, life: life, stopLife: stopLife,
@@ -141,7 +142,7 @@ func (n *Node) openStore(ctx context.Context, gen *hotchain.Genesis) error {
 		return fmt.Errorf("node: %w", err)
 	}
 	ccfg := coldchain.DefaultConfig(filepath.Join(n.cfg.DataDir, coldDir))
-	ccfg.CacheSize, ccfg.Logger = n.cfg.ColdCacheBytes, n.logger
+	ccfg.CacheSize, ccfg.Logger, ccfg.FS = n.cfg.ColdCacheBytes, n.logger, failpointFS(nil)
 	cold, err := coldchain.OpenChain(ccfg, n.chainID)
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
@@ -152,6 +153,7 @@ func (n *Node) openStore(ctx context.Context, gen *hotchain.Genesis) error {
 		applied: n.blockApplied, rebuilt: n.pool.reset, fatal: n.fail, local: n.pipe.decoded, coldApplied: n.coldApplied,
 		crashAt: n.cfg.crashAt,
 	}
+	n.fill = newBackfiller(n)
 	n.sm.resetDirty(genesisDirty(gen))
 	if n.sm.logHead, err = hotchain.GenesisMeta(gen); err != nil {
 		return fmt.Errorf("node: %w", err)
@@ -186,7 +188,7 @@ func openStore(cfg Config, logger *slog.Logger) (hotchain.Store, error) {
 func (n *Node) listen() error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	n.metrics = newMetrics(reg, n.pool, n.dispatch, n.sm)
+	n.metrics = newMetrics(reg, n.pool, n.dispatch, n.sm, n.fill)
 	acfg := api.DefaultConfig()
 	acfg.Logger = n.cfg.Logger.With("component", "api", "node_id", n.cfg.NodeID)
 	acfg.Registry = reg
@@ -196,15 +198,15 @@ func (n *Node) listen() error {
 	if err != nil {
 		return fmt.Errorf("node: listen on %s: %w", n.cfg.HTTPAddr, err)
 	}
-	n.listener = ln
+	n.listener = api.LimitListener(ln, n.cfg.MaxConns) // more clients wait to be accepted
 	n.url = n.cfg.AdvertiseURL
 	if n.url == "" {
 		n.url = "http://" + ln.Addr().String()
 	}
 	n.server = &http.Server{
-		Handler:           api.New(backend{n}, acfg).Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second, // a body trickled in slowly holds memory
+		Handler:           failpointAPI(api.New(backend{n}, acfg).Handler()),
+		ReadHeaderTimeout: n.cfg.HeaderTimeout, // a client trickling its headers is cut off
+		ReadTimeout:       30 * time.Second,    // a body trickled in slowly holds memory
 		IdleTimeout:       2 * time.Minute,
 	}
 	return nil
@@ -219,9 +221,12 @@ func (n *Node) Run(ctx context.Context) error {
 	g.Go(func() error { return n.produce(ctx) })
 	g.Go(func() error { return n.checkpoint(ctx) })
 	g.Go(func() error { return n.watchStore(ctx) })
+	g.Go(func() error { return n.fill.run(ctx) })
 	g.Go(func() error {
 		select {
 		case err := <-n.fatal:
+			return err
+		case err := <-n.replica.StoreFailed(): // fail-stop: a restart reads the log from disk
 			return err
 		case <-ctx.Done():
 			return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/dualchain/dualchain/coldchain"
 	"github.com/dualchain/dualchain/consensus"
 	"github.com/dualchain/dualchain/hotchain"
+	"github.com/dualchain/dualchain/internal/failpoint"
 	"github.com/dualchain/dualchain/ledger"
 	"github.com/jonboulle/clockwork"
 )
@@ -166,12 +167,19 @@ func (s *stateMachine) applyCold(index uint64, e *coldEntry) error {
 		}
 		in.Txs = append(in.Txs, ct)
 	}
-	if s.crash(crashColdBefore) {
-		return errCrashed
+	if err := s.crash(crashColdBefore); err != nil {
+		return err
+	}
+	if len(in.Settlements) > 0 {
+		if err := s.crash(failpoint.SettleCredit); err != nil {
+			return err
+		}
 	}
 	b, err := s.cold.Apply(in)
-	if err == nil && s.crash(crashColdApplied) {
-		return errCrashed
+	if err == nil {
+		if err := s.crash(crashColdApplied); err != nil {
+			return err
+		}
 	}
 	if err != nil {
 		// The disk failed or the cold state is corrupt: retrying will
@@ -198,8 +206,10 @@ func (s *stateMachine) applyBlock(u *hotchain.Update, block []byte) error {
 	}
 	for attempt := 0; ; attempt++ {
 		err := s.chain.applyOnce(s.ctx, u)
-		if err == nil && s.crash(crashHotApplied) {
-			return errCrashed
+		if err == nil {
+			if err := s.crashAfterHot(u); err != nil {
+				return err
+			}
 		}
 		if err == nil {
 			err = s.archive.Put(u.Block, block)
@@ -316,11 +326,12 @@ func (s *stateMachine) restoreHot(head hotchain.Meta) (hotchain.Meta, error) {
 	return meta, nil
 }
 
-// Crash points of applying an entry, for tests of what a kill there does.
+// Crash points of applying an entry, for tests of what a kill there does
+// (failpoint.Points describes them).
 const (
-	crashHotApplied  = "hot-applied"  // a hot block is in the store, not yet archived nor folded into dirty
-	crashColdBefore  = "cold-before"  // a cold block is about to be written
-	crashColdApplied = "cold-applied" // a cold block is on disk; dirty not yet reset, waiters not told
+	crashHotApplied  = failpoint.HotApplied
+	crashColdBefore  = failpoint.ColdBefore
+	crashColdApplied = failpoint.ColdApplied
 )
 
 // crashPoints lists them.
@@ -329,14 +340,36 @@ var crashPoints = []string{crashHotApplied, crashColdBefore, crashColdApplied}
 // errCrashed is what applying an entry returns at a crash point.
 var errCrashed = errors.New("node: stopped at a crash point (test)")
 
-// crash reports whether to stop at point, and if so stops the node.
-func (s *stateMachine) crash(point string) bool {
-	if s.crashAt == nil || !s.crashAt(point) {
-		return false
+// crash evaluates point: its failpoint (a crash exits the process there,
+// a sleep sleeps) and the tests' crashAt. It returns the error that stops
+// the node there (errCrashed, or an injected one: a failed step is not
+// skipped), or nil to go on.
+func (s *stateMachine) crash(point string) error {
+	err := failpoint.Inject(point)
+	if err == nil && s.crashAt != nil && s.crashAt(point) {
+		err = errCrashed
 	}
-	s.logger.Warn("crash point reached; stopping", "point", point)
-	s.fail(errCrashed)
-	return true
+	if err == nil {
+		return nil
+	}
+	s.logger.Warn("crash point reached; stopping", "point", point, "err", err)
+	s.fail(err)
+	return err
+}
+
+// crashAfterHot evaluates the crash points of a hot block in the store:
+// hot-applied, and deposit-credit if it writes a bridge record (looked
+// for in failpoints builds only: it costs a pass over the block's writes).
+func (s *stateMachine) crashAfterHot(u *hotchain.Update) error {
+	if err := s.crash(crashHotApplied); err != nil || !failpoint.Enabled {
+		return err
+	}
+	for _, w := range u.Block.Writes {
+		if bridge.IsRecord(w.Key) && len(w.Value) > 0 {
+			return s.crash(failpoint.DepositCredit)
+		}
+	}
+	return nil
 }
 
 // fail stops the node on a failure retrying cannot fix.
@@ -356,6 +389,9 @@ func (s *stateMachine) Snapshot() (consensus.Snapshot, error) {
 	defer s.mu.Unlock()
 	if s.broken {
 		return nil, errBroken
+	}
+	if err := failpoint.Inject(failpoint.Snapshot); err != nil {
+		return nil, err
 	}
 	// Raft compacts the log behind a snapshot: the blocks archived from
 	// it must be on disk first.
@@ -396,6 +432,9 @@ func (s *stateMachine) Snapshot() (consensus.Snapshot, error) {
 func (s *stateMachine) Restore(r io.Reader) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := failpoint.Inject(failpoint.Restore); err != nil {
+		return err
+	}
 	hdr, rest, err := readSnapshotHeader(r)
 	if err != nil {
 		return err
@@ -408,6 +447,9 @@ func (s *stateMachine) Restore(r io.Reader) error {
 		return fmt.Errorf("%w: commitment: %w", hotchain.ErrBadSnapshot, err)
 	}
 	head := hotchain.Meta{Genesis: hdr.Genesis, Index: hdr.HotIndex, Height: hdr.HotHeight, Head: hdr.HotHead, Commitment: commitment}
+	if err := s.markBackfill(head); err != nil { // the history below head is fetched from peers
+		return fmt.Errorf("node: record the archive's gap below the snapshot: %w", err)
+	}
 	s.dir.replace(hdr.Members)
 	meta, err := s.chain.store.Meta(s.ctx)
 	keepHot := err == nil && meta.Genesis == hdr.Genesis && meta.Index >= head.Index
@@ -480,6 +522,9 @@ func (s *stateSnapshot) Persist(w io.Writer) error {
 	bw.Write(snapshotMagic[:])
 	bw.Write(binary.AppendUvarint(nil, uint64(len(hdr))))
 	bw.Write(hdr)
+	if err := failpoint.Inject(failpoint.SnapshotPersist); err != nil {
+		return err // Raft drops the half-written snapshot
+	}
 	if _, err := s.cold.WriteTo(bw); err != nil {
 		return err
 	}

@@ -12,6 +12,19 @@ ensure_redis() {
 	command -v redis-server >/dev/null 2>&1
 }
 
+# ensure_netns installs iproute2 and iptables when they are missing and
+# this machine can (root and apt-get): the network faults of the
+# robustness suite put nodes in network namespaces (internal/netfault).
+# Returns non-zero if ip or iptables is still missing.
+ensure_netns() {
+	command -v ip >/dev/null 2>&1 && command -v iptables >/dev/null 2>&1 && return 0
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "ip or iptables not found; installing Debian's iproute2 and iptables packages..." >&2
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 iptables) >&2 || true
+	fi
+	command -v ip >/dev/null 2>&1 && command -v iptables >/dev/null 2>&1
+}
+
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on.
 free_port() {
 	local p

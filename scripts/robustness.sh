@@ -22,6 +22,7 @@ if ! ensure_redis; then
 	echo "redis-server is not installed and cannot be (needs root and apt-get): the soak needs it" >&2
 	exit 1
 fi
+ensure_netns || echo "ip or iptables missing and not installable: the network faults will be left out" >&2
 
 # The test's own timeout: the workload, plus the cluster's start, the
 # final heal and the check, with room to spare.
@@ -42,4 +43,17 @@ args=(-run '^TestRobustnessSoak$' -count=1 -v -timeout "${minutes}m"
 if [ -n "${DIR:-}" ]; then
 	args+=(-robustness.dir="$DIR")
 fi
-exec go test ./internal/e2e "${args[@]}"
+soak=0
+go test ./internal/e2e "${args[@]}" || soak=$?
+
+# Then every fuzz target for a while (issue 8: decoders of outside input
+# fuzzed in the long run), FUZZTIME each (default 1m); FUZZ=0 skips it.
+# Both run whatever the other's result; either failing fails the script.
+fuzz=0
+if [ "${FUZZ:-1}" != 0 ]; then
+	FUZZTIME=${FUZZTIME:-1m} bash scripts/fuzz.sh || fuzz=$?
+fi
+if [ "$soak" -ne 0 ] || [ "$fuzz" -ne 0 ]; then
+	echo "robustness: soak exit $soak, fuzzing exit $fuzz" >&2
+	exit 1
+fi

@@ -182,6 +182,15 @@ func (b *Backend) Block(ctx context.Context, height uint64) (*ledger.Block, erro
 	return b.blocks[height], nil
 }
 
+// RawBlock returns the block at height in its canonical encoding.
+func (b *Backend) RawBlock(ctx context.Context, height uint64) ([]byte, error) {
+	blk, err := b.Block(ctx, height)
+	if err != nil {
+		return nil, err
+	}
+	return blk.Encode(), nil
+}
+
 // Account returns the committed balance and next nonce of addr.
 func (b *Backend) Account(ctx context.Context, addr ledger.Address) (ledger.Account, error) {
 	b.mu.Lock()
@@ -203,6 +212,6 @@ func (b *Backend) Status(ctx context.Context) (api.Status, error) {
 		ChainID: b.cfg.ChainID, Node: "apitest", Height: head.Header.Height,
 		Head: head.Header.Hash(), Commitment: head.Header.Commitment,
 		AppliedIndex: head.Header.Height, Store: "memory", Exec: "native", Mempool: len(b.pending),
-		Leader: true, Version: "apitest",
+		Leader: true, Version: "apitest", ArchiveComplete: true,
 	}, nil
 }

@@ -85,6 +85,8 @@ func (nf *nodeFlags) register(cmd *cobra.Command) {
 	f.StringVar(&nf.timeouts, "raft-timeouts", "loopback", "Raft failure-detection timeouts: loopback (nodes on one machine; a failed leader\nis replaced in under a second) or lan (hashicorp/raft's defaults)")
 	f.StringVar(&nf.logStore, "raft-log", string(c.Raft.LogStore), "Raft log store: bolt (raft-boltdb) or wal (hashicorp/raft-wal: faster, but v0.4.0\ncannot append after a crash at one moment of a segment's rotation)")
 	f.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's net/http/pprof profiles under /debug/pprof/ on the --http listener, with no\nauthentication: for profiling a node on loopback only (go tool pprof http://ADDR/debug/pprof/profile)")
+	f.DurationVar(&c.HeaderTimeout, "header-timeout", c.HeaderTimeout, "close an API connection whose client has not sent a request's headers within this time")
+	f.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "API connections served at once; more wait to be accepted (in the kernel's backlog)")
 	f.StringVar(&nf.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&nf.logFormat, "log-format", "text", "log format: text or json")
 }

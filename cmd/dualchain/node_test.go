@@ -31,7 +31,7 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		"--id", "n2", "--raft", "127.0.0.1:9100", "--peers", "n1=127.0.0.1:9101=http://h1:1/,n2=127.0.0.1:9100=http://h2:2",
 		"--admin-token", "tok", "--snapshot-threshold", "64", "--raft-log", "bolt", "--max-in-flight", "2",
 		"--checkpoint-interval", "2s", "--cold-block-interval", "50ms", "--max-cold-block-txs", "300", "--cold-pool-size", "900",
-		"--pprof")
+		"--pprof", "--header-timeout", "3s", "--max-conns", "77")
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -44,7 +44,7 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		Peers:              []node.Peer{{ID: "n1", RaftAddr: "127.0.0.1:9101", URL: "http://h1:1"}, {ID: "n2", RaftAddr: "127.0.0.1:9100", URL: "http://h2:2"}},
 		Raft:               node.DefaultConfig().Raft,
 		CheckpointInterval: 2 * time.Second, ColdBlockInterval: 50 * time.Millisecond, MaxColdBlockTxs: 300, ColdPoolSize: 900,
-		ColdCacheBytes: node.DefaultConfig().ColdCacheBytes, Pprof: true,
+		ColdCacheBytes: node.DefaultConfig().ColdCacheBytes, Pprof: true, HeaderTimeout: 3 * time.Second, MaxConns: 77,
 	}
 	want.Raft.SnapshotThreshold, want.Raft.LogStore = 64, node.RaftLogStore("bolt")
 	if !reflect.DeepEqual(cfg, want) {
@@ -73,6 +73,8 @@ func TestNodeBadFlags(t *testing.T) {
 		{"node", "--block-interval", "0s"},
 		{"node", "--data", ""},
 		{"node", "--log-level", "loud"},
+		{"node", "--max-conns", "0"},
+		{"node", "--header-timeout", "0s"},
 		{"node", "--log-format", "xml"},
 		{"node", "--block-interval", "fast"},
 		{"node", "extra"},

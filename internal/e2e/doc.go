@@ -41,7 +41,10 @@
 // checks its five rows. TestRobustnessShort is the CI tier of the
 // robustness suite (internal/robustness: seeded faults on a 3-node cluster,
 // the history checked); TestRobustnessSoak is the long one, run by `make
-// robustness` and skipped without -robustness.duration.
+// robustness` and skipped without -robustness.duration. TestAPIAbuse sends
+// one node requests no honest client sends (malformed, oversized, replayed,
+// badly signed, hostile wasm, slow, too many connections) and checks each
+// gets a clear error and leaves the state as it was.
 //
 // The package has no code outside its tests. Every process a test starts
 // listens on a free loopback port and is stopped by its process id, never

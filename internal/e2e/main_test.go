@@ -13,7 +13,9 @@ import (
 // binDir holds the dualchain binary built for this run; TestMain removes it.
 var binDir string
 
-var build struct {
+// builds are the binaries built, by kind: the plain one and the one with
+// failpoints.
+var build, fpBuild struct {
 	once sync.Once
 	path string
 	err  error
@@ -39,14 +41,28 @@ func run(m *testing.M) int {
 // test binary's invariants tag, so the node runs its expensive checks too.
 func binary(t testing.TB) string {
 	t.Helper()
-	build.once.Do(func() { build.path, build.err = buildBinary() })
+	build.once.Do(func() { build.path, build.err = buildBinary("dualchain") })
 	if build.err != nil {
 		t.Fatalf("build dualchain: %v", build.err)
 	}
 	return build.path
 }
 
-func buildBinary() (string, error) {
+// failpointsBinary returns the path of a dualchain binary built with the
+// failpoints tag too (its /debug/failpoints API arms crash points, disk
+// faults and clock skew), for the robustness runs.
+func failpointsBinary(t testing.TB) string {
+	t.Helper()
+	fpBuild.once.Do(func() { fpBuild.path, fpBuild.err = buildBinary("dualchain-failpoints", "failpoints") })
+	if fpBuild.err != nil {
+		t.Fatalf("build dualchain with failpoints: %v", fpBuild.err)
+	}
+	return fpBuild.path
+}
+
+// buildBinary builds ./cmd/dualchain as name in binDir, with tags and
+// this test binary's invariants tag.
+func buildBinary(name string, tags ...string) (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
@@ -55,10 +71,13 @@ func buildBinary() (string, error) {
 	if gomod == "" || gomod == os.DevNull {
 		return "", fmt.Errorf("go env GOMOD = %q, want the module's go.mod", gomod)
 	}
-	path := filepath.Join(binDir, "dualchain")
+	path := filepath.Join(binDir, name)
 	args := []string{"build", "-o", path}
 	if invariants {
-		args = append(args, "-tags", "invariants")
+		tags = append(tags, "invariants")
+	}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
 	}
 	cmd := exec.Command("go", append(args, "./cmd/dualchain")...)
 	cmd.Dir = filepath.Dir(gomod)

@@ -18,6 +18,7 @@ var (
 	robustnessDuration = flag.Duration("robustness.duration", 0, "run TestRobustnessSoak for this long (it is skipped without)")
 	robustnessSeed     = flag.Int64("robustness.seed", 0, "seed of the robustness runs' faults and workload (0: the time)")
 	robustnessDir      = flag.String("robustness.dir", "", "directory of a robustness run (default: a new one in the temp dir, removed if the run passes)")
+	robustnessFaults   = flag.String("robustness.faults", "", "comma-separated faults to inject (default: every one)")
 )
 
 // shortRobustness is the CI tier's workload time: about two minutes with
@@ -61,16 +62,20 @@ func runRobustness(t *testing.T, d time.Duration) {
 		}
 	}
 	sum, err := robustness.Run(t.Context(), robustness.Options{
-		Seed: seed, Duration: d, Binary: binary(t), Dir: dir, Nodes: 3, Clients: 4,
-		Store: localcluster.StoreRedis, Log: testLog{t}, Keep: *robustnessDir != "",
+		Seed: seed, Duration: d, Binary: failpointsBinary(t), Dir: dir, Nodes: 3, Clients: 4,
+		Store: localcluster.StoreRedis, Log: testLog{t}, Keep: *robustnessDir != "", Faults: faultList(*robustnessFaults),
 	})
 	t.Logf("summary:\n%s", sum)
 	if err != nil {
 		logNodeTails(t, dir)
 		t.Fatalf("robustness.Run(seed %d) = %v", seed, err)
 	}
-	if len(sum.Faults) < 4 {
-		t.Errorf("robustness.Run(seed %d) injected %d kinds of fault, want at least 4", seed, len(sum.Faults))
+	want := 4
+	if fs := faultList(*robustnessFaults); fs != nil {
+		want = min(want, len(fs))
+	}
+	if len(sum.Faults) < want {
+		t.Errorf("robustness.Run(seed %d) injected %d kinds of fault, want at least %d", seed, len(sum.Faults), want)
 	}
 	if *robustnessDir == "" && !t.Failed() {
 		os.RemoveAll(dir)
@@ -83,4 +88,12 @@ func logNodeTails(t *testing.T, dir string) {
 	for _, path := range logs {
 		t.Logf("end of %s:\n%s", path, strings.TrimSpace(tail(path, clusterLogBytes)))
 	}
+}
+
+// faultList splits -robustness.faults; "" is every fault (nil).
+func faultList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

@@ -2,6 +2,7 @@ package localcluster
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 
 	"github.com/dualchain/dualchain/node"
@@ -83,4 +84,35 @@ func (c *Cluster) joinURL(ctx context.Context) string {
 		}
 	}
 	return "" // unreachable: Up makes at least one voter
+}
+
+// RemoveNode stops node id and its redis-server (SIGTERM, SIGKILL after
+// 10 s or when ctx ends) and takes it out of the cluster: Nodes, Status,
+// StartAll, Down and WaitConverged no longer see it, and Node, Restart
+// and Kill refuse it with ErrRemoved, so nothing starts it again. Its
+// record stays in cluster.json, marked removed, and its data directory
+// is kept, for post-mortems; its id and ports are never given to another
+// node. RemoveNode does not change Raft's configuration: remove the
+// member through the leader first (DELETE /v1/admin/members/{id}), or the
+// others go on counting a voter that is gone.
+func (c *Cluster) RemoveNode(ctx context.Context, id string) error {
+	c.op.Lock()
+	defer c.op.Unlock()
+	n, err := c.Node(id)
+	if err != nil {
+		return err
+	}
+	if err := c.stopNode(ctx, n, stopGrace); err != nil && !errors.Is(err, ErrNotRunning) {
+		return err
+	}
+	if n.Redis != nil {
+		if err := c.stopRedis(ctx, n, stopGrace); err != nil && !errors.Is(err, ErrNotRunning) {
+			return err
+		}
+	}
+	if err := c.update(id, func(n *Node) { n.Removed = true }); err != nil {
+		return err
+	}
+	c.logf("%s: removed (stopped; its data is kept in %s)", id, n.Data)
+	return nil
 }

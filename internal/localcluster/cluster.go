@@ -99,13 +99,16 @@ func (c *Cluster) AdminToken() string {
 }
 
 // Nodes returns a copy of every node's record, in the order they were
-// added: Up's voters, its edge nodes, then AddNode's.
+// added: Up's voters, its edge nodes, then AddNode's; not those
+// RemoveNode took out.
 func (c *Cluster) Nodes() []Node {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]Node, len(c.m.Nodes))
-	for i, n := range c.m.Nodes {
-		out[i] = n.clone()
+	out := make([]Node, 0, len(c.m.Nodes))
+	for _, n := range c.m.Nodes {
+		if !n.Removed {
+			out = append(out, n.clone())
+		}
 	}
 	return out
 }
@@ -122,14 +125,19 @@ func (c *Cluster) Node(id string) (Node, error) {
 	return c.m.Nodes[i].clone(), nil
 }
 
-// indexLocked returns the index of node id in c.m.Nodes; c.mu is held.
+// indexLocked returns the index of node id in c.m.Nodes, ErrRemoved if
+// RemoveNode took it out (so nothing starts it again); c.mu is held.
 func (c *Cluster) indexLocked(id string) (int, error) {
-	ids := make([]string, len(c.m.Nodes))
+	ids := make([]string, 0, len(c.m.Nodes))
 	for i, n := range c.m.Nodes {
-		if n.ID == id {
+		switch {
+		case n.ID == id && n.Removed:
+			return 0, fmt.Errorf("%w: %s (its data is kept in %s)", ErrRemoved, id, n.Data)
+		case n.ID == id:
 			return i, nil
+		case !n.Removed:
+			ids = append(ids, n.ID)
 		}
-		ids[i] = n.ID
 	}
 	return 0, fmt.Errorf("%w %q (the cluster has %s)", ErrUnknownNode, id, strings.Join(ids, ", "))
 }
@@ -153,11 +161,19 @@ func (c *Cluster) save() error {
 	return c.m.write(c.dir)
 }
 
+// SetPlace sets where the nodes AddNode adds run (see Options.Place): a
+// cluster read by Load has no Place of its own.
+func (c *Cluster) SetPlace(place PlaceFunc) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m.place = place
+}
+
 // nodeRunning reports whether n's recorded PID is its process.
-func nodeRunning(n Node) bool { return n.PID > 0 && isNode(n.PID, n.Args) }
+func nodeRunning(n Node) bool { return n.PID > 0 && isNode(n.PID, n.Args, n.Exec...) }
 
 // redisRunning reports whether n's recorded redis-server PID is its
 // redis-server.
 func redisRunning(n Node) bool {
-	return n.Redis != nil && n.Redis.PID > 0 && isRedis(n.Redis.PID, n.Redis.Port, n.Redis.Dir)
+	return n.Redis != nil && n.Redis.PID > 0 && isRedis(n.Redis.PID, n.Redis.Port, n.Redis.Dir, n.Exec...)
 }

@@ -8,7 +8,9 @@
 // recovery tests are its users.
 //
 // Invariants:
-//   - Every process it starts listens on 127.0.0.1 only and runs detached
+//   - Every process it starts listens on 127.0.0.1 only (with
+//     Options.Place, on its network namespace's address and that
+//     namespace's 127.0.0.1) and runs detached
 //     in its own session, so it outlives the process that started it; node
 //     output is appended to DIR/<id>/node.log, redis-server's to
 //     DIR/<id>/redis/redis.log.

@@ -14,6 +14,8 @@ var (
 	ErrBadManifest = errors.New("localcluster: malformed cluster.json")
 	// ErrUnknownNode reports a node id the cluster does not have.
 	ErrUnknownNode = errors.New("localcluster: unknown node")
+	// ErrRemoved reports a node RemoveNode took out of the cluster.
+	ErrRemoved = errors.New("localcluster: node was removed")
 	// ErrNotRunning reports a process that is not running (or whose
 	// recorded PID now belongs to another program).
 	ErrNotRunning = errors.New("localcluster: not running")

@@ -88,5 +88,13 @@ func foreign(t *testing.T) int {
 		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	})
-	return cmd.Process.Pid
+	// Until it has exec'ed sleep, /proc shows this test binary's argv.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if args, err := cmdline(cmd.Process.Pid); err == nil && len(args) == 2 && args[0] == "sleep" {
+			return cmd.Process.Pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d does not run sleep 300 after 10s", cmd.Process.Pid)
+		}
+	}
 }

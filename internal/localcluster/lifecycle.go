@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -17,7 +18,7 @@ func (c *Cluster) startNode(id string) (Node, int, error) {
 	if err != nil {
 		return n, 0, err
 	}
-	pid, err := startDetached(n.Args, "", filepath.Join(n.Data, NodeLogFile))
+	pid, err := startDetached(slices.Concat(n.Exec, n.Args), "", filepath.Join(n.Data, NodeLogFile))
 	if err != nil {
 		return n, 0, fmt.Errorf("%s: %w", id, err)
 	}
@@ -30,7 +31,7 @@ func (c *Cluster) startNode(id string) (Node, int, error) {
 
 // stopNode stops node n (see stopProcess) and records that it is stopped.
 func (c *Cluster) stopNode(ctx context.Context, n Node, grace time.Duration) error {
-	err := stopProcess(ctx, n.PID, func() bool { return isNode(n.PID, n.Args) }, grace)
+	err := stopProcess(ctx, n.PID, func() bool { return isNode(n.PID, n.Args, n.Exec...) }, grace)
 	if err != nil && !errors.Is(err, ErrNotRunning) {
 		return fmt.Errorf("stop %s: %w", n.ID, err)
 	}

@@ -24,6 +24,12 @@ type Node struct {
 	Args []string `json:"args"` // its full argv, the binary first
 	// Redis is its redis-server, nil with the in-memory store.
 	Redis *Redis `json:"redis"`
+	// Exec is the argv prefix its processes are started with, to run in
+	// its network namespace (Options.Place); nil for this one. Args is
+	// the argv they have once the prefix has exec'ed.
+	Exec []string `json:"exec,omitempty"`
+	// Removed marks a node RemoveNode took out; kept for its id, ports and data.
+	Removed bool `json:"removed,omitempty"`
 }
 
 // Redis is one node's redis-server.
@@ -32,6 +38,9 @@ type Redis struct {
 	Port int    `json:"port"` // its loopback port
 	PID  int    `json:"pid"`  // its process when last started; 0 once stopped
 	Dir  string `json:"dir"`  // its working directory and log; it persists nothing
+	// Host is where this program reaches it, besides 127.0.0.1 in the
+	// node's namespace (its URL); "" for 127.0.0.1 here.
+	Host string `json:"host,omitempty"`
 }
 
 // manifest is cluster.json.
@@ -43,11 +52,14 @@ type manifest struct {
 	RedisServer string   `json:"redis_server,omitempty"` // with StoreRedis, the program run for each node
 	NodeArgs    []string `json:"node_args,omitempty"`    // Options.NodeArgs, for nodes added later
 	Nodes       []Node   `json:"nodes"`
+
+	place PlaceFunc // Options.Place or SetPlace's; not recorded
 }
 
 // clone returns a deep copy of n.
 func (n Node) clone() Node {
 	n.Args = slices.Clone(n.Args)
+	n.Exec = slices.Clone(n.Exec)
 	if n.Redis != nil {
 		r := *n.Redis
 		n.Redis = &r

@@ -27,6 +27,28 @@ type Options struct {
 	Store    string    // StoreRedis, StoreMemory, StorePebble, or "" for redis when redis-server is on PATH, else memory
 	NodeArgs []string  // extra flags passed to every node, e.g. "--snapshot-threshold", "64"
 	Log      io.Writer // progress lines; nil for none
+	// Place, if set, says where each node runs: it is called with the
+	// node's index (0 for n1, in the order nodes are added, AddNode's
+	// too) before its ports are picked. Nil runs every node on
+	// 127.0.0.1 in this network namespace.
+	Place PlaceFunc
+}
+
+// PlaceFunc places node i (see Options.Place).
+type PlaceFunc func(i int) (Placement, error)
+
+// Placement is where a node and its redis-server run: typically a
+// network namespace of their own (internal/netfault), so that the network
+// between nodes can be broken.
+type Placement struct {
+	// Exec is the argv prefix that starts a process there, e.g. "ip netns
+	// exec NAME"; it must exec the program, so that the PID started is
+	// the program's.
+	Exec []string
+	// Host is the address the node binds its API and Raft on, reachable
+	// from this process and the other nodes. Its redis-server listens on
+	// 127.0.0.1 there (the node's --redis) and on Host (for this process).
+	Host string
 }
 
 // validate checks o and returns it with absolute paths.

@@ -110,26 +110,31 @@ func cmdline(pid int) ([]string, error) {
 }
 
 // isNode reports whether pid is a live process running exactly argv: a
-// node this package started, not a process that reused its PID.
-func isNode(pid int, argv []string) bool {
+// node this package started, not a process that reused its PID. A node
+// started with an exec prefix (Node.Exec) runs prefix+argv until the
+// prefix execs argv: either counts.
+func isNode(pid int, argv []string, prefix ...string) bool {
 	if !exists(pid) {
 		return false
 	}
 	got, err := cmdline(pid)
-	return err == nil && slices.Equal(got, argv)
+	return err == nil && (slices.Equal(got, argv) || len(prefix) > 0 && slices.Equal(got, slices.Concat(prefix, argv)))
 }
 
 // isRedis reports whether pid is a live redis-server listening on port
 // whose working directory is dir. redis-server rewrites its command line
 // to "redis-server 127.0.0.1:PORT" once it runs; before that it is the
-// argv it was started with.
-func isRedis(pid, port int, dir string) bool {
+// argv it was started with, after the exec prefix if it has one.
+func isRedis(pid, port int, dir string, prefix ...string) bool {
 	if !exists(pid) {
 		return false
 	}
 	args, err := cmdline(pid)
 	if err != nil {
 		return false
+	}
+	if len(prefix) > 0 && len(args) > len(prefix) && slices.Equal(args[:len(prefix)], prefix) {
+		args = args[len(prefix):]
 	}
 	fields := strings.Fields(strings.Join(args, " "))
 	if len(fields) == 0 || filepath.Base(fields[0]) != RedisServer {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,13 +18,19 @@ import (
 // answer.
 const redisStartTimeout = 10 * time.Second
 
-// redisArgv is the command line of a node's redis-server: loopback only,
-// nothing persisted, logging into its dir.
+// redisArgv is the command line of a node's redis-server: loopback only
+// (and its namespace's address, where this program reaches it, with
+// Placement), nothing persisted, logging into its dir.
 func redisArgv(bin string, r *Redis) []string {
-	return []string{bin,
-		"--bind", "127.0.0.1", "--port", strconv.Itoa(r.Port),
+	bind := []string{"--bind", "127.0.0.1"}
+	if r.Host != "" {
+		// In a namespace of its own: this program checks it on Host.
+		bind = append(bind, r.Host, "--protected-mode", "no")
+	}
+	argv := append([]string{bin}, bind...)
+	return append(argv, "--port", strconv.Itoa(r.Port),
 		"--dir", r.Dir, "--save", "", "--appendonly", "no", "--daemonize", "no",
-		"--logfile", filepath.Join(r.Dir, redisLog)}
+		"--logfile", filepath.Join(r.Dir, redisLog))
 }
 
 // startRedis starts node id's redis-server, records its PID and waits
@@ -40,21 +47,21 @@ func (c *Cluster) startRedis(ctx context.Context, id string) error {
 		return fmt.Errorf("localcluster: %w", err)
 	}
 	logPath := filepath.Join(n.Redis.Dir, redisLog)
-	pid, err := startDetached(redisArgv(c.redisServer(), n.Redis), n.Redis.Dir, logPath)
+	pid, err := startDetached(slices.Concat(n.Exec, redisArgv(c.redisServer(), n.Redis)), n.Redis.Dir, logPath)
 	if err != nil {
 		return err
 	}
 	if err := c.update(id, func(n *Node) { n.Redis.PID = pid }); err != nil {
 		return err
 	}
-	if err := waitRedis(ctx, pid, n.Redis.Port); err != nil {
-		_ = stopProcess(ctx, pid, func() bool { return isRedis(pid, n.Redis.Port, n.Redis.Dir) }, 0)
+	if err := waitRedis(ctx, pid, n.Redis.checkAddr()); err != nil {
+		_ = stopProcess(ctx, pid, func() bool { return isRedis(pid, n.Redis.Port, n.Redis.Dir, n.Exec...) }, 0)
 		if uerr := c.update(id, func(n *Node) { n.Redis.PID = 0 }); uerr != nil {
 			err = errors.Join(err, uerr)
 		}
 		return fmt.Errorf("redis-server of %s on port %d: %w; %s", id, n.Redis.Port, err, logExcerpt(logPath))
 	}
-	c.logf("%s: redis-server on 127.0.0.1:%d (pid %d)", id, n.Redis.Port, pid)
+	c.logf("%s: redis-server on %s (pid %d)", id, n.Redis.checkAddr(), pid)
 	return nil
 }
 
@@ -64,14 +71,22 @@ func (c *Cluster) redisServer() string {
 	return c.m.RedisServer
 }
 
-// waitRedis polls the redis-server pid on port until it answers, exits or
+// checkAddr is where this program reaches r: its Host, or 127.0.0.1.
+func (r *Redis) checkAddr() string {
+	if r.Host != "" {
+		return hostPort(r.Host, r.Port)
+	}
+	return loopback(r.Port)
+}
+
+// waitRedis polls the redis-server pid at addr until it answers, exits or
 // redisStartTimeout passes. It asks for INFO, not PING, to check that the
 // server answering is pid and not another that holds the port.
-func waitRedis(ctx context.Context, pid, port int) error {
+func waitRedis(ctx context.Context, pid int, addr string) error {
 	ctx, cancel := context.WithTimeout(ctx, redisStartTimeout)
 	defer cancel()
 	rc := redis.NewClient(&redis.Options{
-		Addr: "127.0.0.1:" + strconv.Itoa(port), MaxRetries: -1,
+		Addr: addr, MaxRetries: -1,
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 	})
 	defer rc.Close()
@@ -134,7 +149,7 @@ func (c *Cluster) WipeRedis(ctx context.Context, id string) error {
 // is stopped.
 func (c *Cluster) stopRedis(ctx context.Context, n Node, grace time.Duration) error {
 	r := n.Redis
-	err := stopProcess(ctx, r.PID, func() bool { return isRedis(r.PID, r.Port, r.Dir) }, grace)
+	err := stopProcess(ctx, r.PID, func() bool { return isRedis(r.PID, r.Port, r.Dir, n.Exec...) }, grace)
 	if err != nil && !errors.Is(err, ErrNotRunning) {
 		return fmt.Errorf("stop redis-server of %s: %w", n.ID, err)
 	}

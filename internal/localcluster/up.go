@@ -160,7 +160,7 @@ func plan(o Options) (*manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &manifest{ChainID: ChainID, Store: store, AdminToken: token, Binary: o.Binary, RedisServer: redisPath, NodeArgs: o.NodeArgs}
+	m := &manifest{ChainID: ChainID, Store: store, AdminToken: token, Binary: o.Binary, RedisServer: redisPath, NodeArgs: o.NodeArgs, place: o.Place}
 	for i := range o.Nodes + o.Edges {
 		edge := i >= o.Nodes
 		n, err := m.newNode(o.Dir, edge)
@@ -180,10 +180,19 @@ func plan(o Options) (*manifest, error) {
 	return m, nil
 }
 
-// newNode describes the next voter or edge node, on free ports; its Args
-// are left to the caller.
+// newNode describes the next voter or edge node, on free ports, where
+// m.place puts it (127.0.0.1 here without one); its Args are left to the
+// caller.
 func (m *manifest) newNode(dir string, edge bool) (Node, error) {
 	id := m.nextID(edge)
+	place := Placement{Host: "127.0.0.1"}
+	if m.place != nil {
+		p, err := m.place(len(m.Nodes))
+		if err != nil {
+			return Node{}, fmt.Errorf("localcluster: place %s: %w", id, err)
+		}
+		place = p
+	}
 	count := 2 // API and Raft
 	if m.Store == StoreRedis {
 		count++
@@ -194,11 +203,15 @@ func (m *manifest) newNode(dir string, edge bool) (Node, error) {
 	}
 	n := Node{
 		ID: id, Edge: edge, Data: filepath.Join(dir, id),
-		URL:  "http://" + loopback(ports[0]),
-		Raft: loopback(ports[1]),
+		URL:  "http://" + hostPort(place.Host, ports[0]),
+		Raft: hostPort(place.Host, ports[1]),
+		Exec: place.Exec,
 	}
 	if m.Store == StoreRedis {
 		n.Redis = &Redis{URL: "redis://" + loopback(ports[2]) + "/0", Port: ports[2], Dir: filepath.Join(n.Data, redisSubdir)}
+		if m.place != nil {
+			n.Redis.Host = place.Host
+		}
 	}
 	return n, nil
 }
@@ -272,7 +285,9 @@ func newToken() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
-func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+func loopback(port int) string { return hostPort("127.0.0.1", port) }
+
+func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
 
 // freePorts returns n distinct free loopback ports, none in used. The
 // listeners that found them are all open at once, so the ports differ;

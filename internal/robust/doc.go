@@ -27,7 +27,9 @@
 //     that returns the sums and at the end;
 //   - no balance negative (a uint64 that wrapped) or above the supply;
 //   - all nodes report the same hot commitment and cold root at the same
-//     height, and the same Raft log digest at the same index;
+//     height, and the same Raft log digest at the same index (a
+//     driver asks every node for digests over one range all of them
+//     hold, LogRange, so that the points compare: raftlog.go);
 //   - the history is linearizable against a bank model (model.go), checked
 //     with porcupine, one partition per group of accounts that transfers
 //     connect, in windows cut where no op is in flight (linearize.go). A

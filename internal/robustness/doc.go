@@ -12,8 +12,8 @@
 // faults with quiet periods between them (schedule.go), stop, heal,
 // converge, drain the bridge, read the final ledger (ClusterLedger, the
 // robust.FinalLedger of a live cluster: block scans of both chains, an
-// atomic read of the leader, per-node block digests), check, and return a
-// Summary. Every few thousand ops the workload pauses until no op is in
+// atomic read of the leader, per-node block and Raft log digests), check,
+// and return a Summary. Every few thousand ops the workload pauses until no op is in
 // flight and the bridge drained, and reads every account atomically, so
 // the checker can cut its windows there.
 //
@@ -27,9 +27,13 @@
 // election timeout. More kinds (partitions, failpoints, disk faults, clock
 // skew) are new implementations of Fault.
 //
-// The final ledger reports no Raft log digests yet: the nodes have no
-// endpoint that serves them, so robust's "raft logs identical" row
-// compares nothing (its detail says 0 indexes).
+// The final ledger also reports each member's Raft log digests (GET
+// /v1/admin/raft/log, with the cluster's admin token; raftlog.go): every
+// member at the end is asked for its bounds, then for SHA-256 digests of
+// its committed entries over the range all of them still hold (from the
+// highest first index, above each one's last restored snapshot, to the
+// lowest commit index), one point per entry up to 4096 entries, so
+// robust's "raft logs identical" row compares the logs entry by entry.
 //
 // Invariants: a run that finds a violation, or cannot finish, returns a
 // non-nil error naming a directory that keeps the history, the frozen

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dualchain/dualchain/client"
 	"github.com/dualchain/dualchain/internal/localcluster"
+	"github.com/dualchain/dualchain/internal/netfault"
 )
 
 // A Fault is one kind of failure the runner injects. Inject does it to
@@ -31,6 +32,7 @@ type Env struct {
 	Cluster *localcluster.Cluster
 	ep      *endpoints
 	rng     *rand.Rand
+	net     *netfault.Net // the nodes' namespaces (faults_net.go); nil without
 	// Effect bounds the wait for a fault to take effect, and for a healed
 	// one to show it recovered.
 	Effect time.Duration
@@ -65,7 +67,9 @@ func (in *Injection) Heal(ctx context.Context) error {
 
 // Faults returns every fault this package has, in FaultNames' order.
 func Faults() []Fault {
-	return []Fault{leaderKill{}, followerKill{}, redisKill{}, redisWipe{}, nodeRedisKill{}, clusterKill{}, leaderPause{}}
+	return []Fault{leaderKill{}, followerKill{}, redisKill{}, redisWipe{}, nodeRedisKill{}, clusterKill{}, leaderPause{},
+		crashPoint{}, diskSlow{}, diskError{}, clockSkew{}, leaderTransfer{}, memberReplace{}, followerLag{},
+		partitionLeader{}, partitionFollower{}, flakyLinks{}}
 }
 
 // FaultNames are the names of Faults().
@@ -121,7 +125,7 @@ func (e *Env) waitLeader(ctx context.Context, not string) (localcluster.Node, er
 // follower picks a node that does not lead, at random.
 func (e *Env) follower(leader string) (localcluster.Node, error) {
 	var ids []string
-	for _, id := range e.ep.ids {
+	for _, id := range e.ep.members() {
 		if id != leader {
 			ids = append(ids, id)
 		}
@@ -134,7 +138,8 @@ func (e *Env) follower(leader string) (localcluster.Node, error) {
 
 // anyNode picks a node at random.
 func (e *Env) anyNode() (localcluster.Node, error) {
-	return e.Cluster.Node(e.ep.ids[e.rng.IntN(len(e.ep.ids))])
+	ids := e.ep.members()
+	return e.Cluster.Node(ids[e.rng.IntN(len(ids))])
 }
 
 // metric reads an unlabelled counter from node id's /metrics.

@@ -25,7 +25,7 @@ func fund(ctx context.Context, c *localcluster.Cluster, ep *endpoints, n int) ([
 	if err != nil {
 		return nil, nil, err
 	}
-	fa, err := ep.strong[leader].Account(ctx, faucet.Address)
+	fa, err := ep.strong(leader).Account(ctx, faucet.Address)
 	if err != nil {
 		return nil, nil, fmt.Errorf("faucet account: %w", err)
 	}
@@ -41,7 +41,7 @@ func fund(ctx context.Context, c *localcluster.Cluster, ep *endpoints, n int) ([
 		settles = append(settles, newTx(c.ChainID(), key, robust.KindSettle, ledger.Address{}, fundCold, 0))
 	}
 	for _, batch := range [][]*ledger.Tx{gifts, settles} {
-		if err := commitAll(ctx, ep.local[leader], batch); err != nil {
+		if err := commitAll(ctx, ep.local(leader), batch); err != nil {
 			return nil, nil, err
 		}
 	}

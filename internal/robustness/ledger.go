@@ -32,19 +32,24 @@ const scanWorkers = 4
 // two blocks is seen twice. Snapshot reads every account and the sums on
 // the leader at one applied index (atomic). Nodes reports, for each node,
 // the hot commitment and cold state root of the blocks it holds at a
-// sample of heights spread over both chains and at their heads. Raft log
-// digests are not reported: no endpoint serves them yet.
+// sample of heights spread over both chains and at their heads, and the
+// digests of its Raft log (GET /v1/admin/raft/log) over the range of
+// committed entries every member still holds.
 type ClusterLedger struct {
 	ep      *endpoints
+	token   string        // the admin token, for the Raft log digests (raftlog.go)
 	Timeout time.Duration // bounds one request; 0 is 5 s
 	Samples int           // heights sampled per chain; 0 is DefaultSamples
+
+	mu       sync.Mutex
+	logRange logRange // what Nodes compared last
 }
 
 var _ robust.FinalLedger = (*ClusterLedger)(nil)
 
 // NewClusterLedger returns the final ledger of the cluster c.
 func NewClusterLedger(c *localcluster.Cluster) *ClusterLedger {
-	return &ClusterLedger{ep: newEndpoints(c.Nodes())}
+	return &ClusterLedger{ep: newEndpoints(c.Nodes()), token: c.AdminToken()}
 }
 
 func (l *ClusterLedger) timeout() time.Duration {
@@ -63,11 +68,11 @@ func (l *ClusterLedger) heads(ctx context.Context) (hot, cold uint64, order []st
 	}
 	rctx, cancel := context.WithTimeout(ctx, l.timeout())
 	defer cancel()
-	au, err := l.ep.strong[leader].Audit(rctx)
+	au, err := l.ep.strong(leader).Audit(rctx)
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("audit of the leader %s: %w", leader, err)
 	}
-	order = append([]string{leader}, slices.DeleteFunc(slices.Clone(l.ep.ids), func(id string) bool { return id == leader })...)
+	order = append([]string{leader}, slices.DeleteFunc(slices.Clone(l.ep.members()), func(id string) bool { return id == leader })...)
 	return au.HotHeight, au.ColdHeight, order, nil
 }
 
@@ -112,7 +117,7 @@ func (l *ClusterLedger) hotPage(ctx context.Context, order []string, from, to ui
 	var last error
 	for _, id := range order {
 		rctx, cancel := context.WithTimeout(ctx, l.timeout())
-		blocks, err := l.ep.local[id].Blocks(rctx, from, to)
+		blocks, err := l.ep.local(id).Blocks(rctx, from, to)
 		cancel()
 		if err == nil && uint64(len(blocks)) == to-from+1 && blocks[0].Height == from {
 			return blocks, nil
@@ -128,7 +133,7 @@ func (l *ClusterLedger) coldBlock(ctx context.Context, order []string, h uint64)
 	var last error
 	for _, id := range order {
 		rctx, cancel := context.WithTimeout(ctx, l.timeout())
-		b, err := l.ep.local[id].ColdBlock(rctx, h)
+		b, err := l.ep.local(id).ColdBlock(rctx, h)
 		cancel()
 		if err == nil && b.Header.Height == h {
 			return b, nil
@@ -174,19 +179,28 @@ func (l *ClusterLedger) Snapshot(ctx context.Context, accounts []ledger.Address)
 }
 
 // Nodes returns each node's hot commitments and cold roots at the sampled
-// heights it holds.
+// heights it holds, and its Raft log digests over the range every member
+// holds (raftlog.go).
 func (l *ClusterLedger) Nodes(ctx context.Context) ([]robust.NodeReport, error) {
 	hot, cold, _, err := l.heads(ctx)
 	if err != nil {
 		return nil, err
 	}
 	hs, cs := sampleHeights(hot, l.samples()), sampleHeights(cold, l.samples())
-	out := make([]robust.NodeReport, len(l.ep.ids))
+	ids := l.ep.members()
+	out := make([]robust.NodeReport, len(ids))
 	var wg sync.WaitGroup
-	for i, id := range l.ep.ids {
+	for i, id := range ids {
 		wg.Go(func() { out[i] = l.report(ctx, id, hs, cs) })
 	}
 	wg.Wait()
+	logs, errs := l.logReports(ctx, ids)
+	for i := range out {
+		out[i].Log = logs[out[i].Node]
+		if err := errs[out[i].Node]; err != nil && out[i].Err == "" {
+			out[i].Err = err.Error()
+		}
+	}
 	return out, nil
 }
 
@@ -215,7 +229,7 @@ func sampleHeights(head uint64, n int) []uint64 {
 // Err.
 func (l *ClusterLedger) report(ctx context.Context, id string, hs, cs []uint64) robust.NodeReport {
 	r := robust.NodeReport{Node: id}
-	c := l.ep.local[id]
+	c := l.ep.local(id)
 	var errs int
 	var last error
 	for _, h := range hs {

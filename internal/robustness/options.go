@@ -26,6 +26,10 @@ type Options struct {
 	// redis when redis-server is installed, else the in-memory store.
 	Store    string
 	NodeArgs []string // extra flags for every node; nil is DefaultNodeArgs
+	// Netns puts every node and its redis-server in a network namespace
+	// of its own, which the network faults need (faults_net.go); the zero
+	// value, NetnsAuto, does where it can.
+	Netns NetnsMode
 
 	Quiet      [2]time.Duration // quiet period between faults, from..to
 	Hold       [2]time.Duration // how long a fault is held before it is healed, from..to
@@ -112,6 +116,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("%w: %d nodes and %d clients: want at least 1 of each", ErrBadOptions, o.Nodes, o.Clients)
 	case o.Quiet[1] < o.Quiet[0] || o.Hold[1] < o.Hold[0]:
 		return fmt.Errorf("%w: quiet %v and hold %v: want from <= to", ErrBadOptions, o.Quiet, o.Hold)
+	case o.Netns < NetnsAuto || o.Netns > NetnsOff:
+		return fmt.Errorf("%w: netns mode %d", ErrBadOptions, o.Netns)
 	}
 	for _, name := range o.Faults {
 		if !slices.Contains(FaultNames(), name) {

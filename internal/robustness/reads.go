@@ -35,7 +35,7 @@ func readStrong(ctx context.Context, ep *endpoints, home int, addr ledger.Addres
 	var last error
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		id := ep.node(home, attempt)
-		a, au, err := readAccount(ctx, ep.strong[id], addr)
+		a, au, err := readAccount(ctx, ep.strong(id), addr)
 		if err == nil {
 			sums := robust.SumsOf(au)
 			return robust.Snapshot{Node: au.NodeID, Accounts: []robust.Account{a}, Sums: &sums}, nil
@@ -48,7 +48,7 @@ func readStrong(ctx context.Context, ep *endpoints, home int, addr ledger.Addres
 
 // readLocal reads addr from node id's own state, which may lag.
 func readLocal(ctx context.Context, ep *endpoints, id string, addr ledger.Address) (robust.Snapshot, error) {
-	a, au, err := readAccount(ctx, ep.local[id], addr)
+	a, au, err := readAccount(ctx, ep.local(id), addr)
 	if err != nil {
 		return robust.Snapshot{}, fmt.Errorf("local read of %s on %s: %w", addr, id, err)
 	}
@@ -78,7 +78,7 @@ func readAtomicOnce(ctx context.Context, ep *endpoints, addrs []ledger.Address) 
 	if err != nil {
 		return robust.Snapshot{}, err
 	}
-	c := ep.strong[leader]
+	c := ep.strong(leader)
 	before, err := c.Audit(ctx)
 	if err != nil {
 		return robust.Snapshot{}, err
@@ -117,7 +117,7 @@ func drain(ctx context.Context, ep *endpoints, timeout time.Duration) error {
 		leader, err := ep.leader(ctx, time.Second)
 		if err == nil {
 			var au api.Audit
-			if au, err = ep.strong[leader].Audit(ctx); err == nil && au.InFlightSettles+au.InFlightDeposits == 0 {
+			if au, err = ep.strong(leader).Audit(ctx); err == nil && au.InFlightSettles+au.InFlightDeposits == 0 {
 				return nil
 			} else if err == nil {
 				last = fmt.Sprintf("%d in flight in settles and %d in deposits", au.InFlightSettles, au.InFlightDeposits)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dualchain/dualchain/internal/localcluster"
+	"github.com/dualchain/dualchain/internal/netfault"
 	"github.com/dualchain/dualchain/internal/robust"
 	"github.com/dualchain/dualchain/ledger"
 )
@@ -30,6 +31,8 @@ type runner struct {
 	failed  bool // a fault did not take effect or the cluster did not recover
 	frozen  *robust.Frozen
 	windows [][2]time.Duration
+	net     *netfault.Net // the nodes' namespaces; nil without (noNet says why)
+	noNet   string
 }
 
 // Run does one robustness run (see the package doc) and returns its
@@ -73,8 +76,13 @@ func (r *runner) run(ctx context.Context) (err error) {
 	if err := os.MkdirAll(r.o.Dir, 0o755); err != nil {
 		return err
 	}
+	place, err := r.setupNet(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, r.closeNet()) }() // after Down: deferred first, run last
 	r.c, err = localcluster.Up(ctx, localcluster.Options{Binary: r.o.Binary, Dir: filepath.Join(r.o.Dir, "cluster"),
-		Nodes: r.o.Nodes, Store: store, NodeArgs: r.o.NodeArgs, Log: r.o.Log})
+		Nodes: r.o.Nodes, Store: store, NodeArgs: r.o.NodeArgs, Log: r.o.Log, Place: place})
 	if err != nil {
 		return err
 	}
@@ -111,6 +119,8 @@ func (r *runner) drive(ctx context.Context, redis bool) error {
 	}
 	wg.Go(func() { r.wl.pauser(wctx) })
 	faults, skipped := pickFaults(r.o.Faults, redis)
+	faults, skipped = r.dropWithoutFailpoints(ctx, faults, skipped)
+	faults, skipped = r.dropWithoutNetns(faults, skipped)
 	r.sum.Skipped = skipped
 	r.inject(wctx, faults)
 	<-wctx.Done()
@@ -128,7 +138,7 @@ func (r *runner) drive(ctx context.Context, redis bool) error {
 // survived.
 func (r *runner) inject(ctx context.Context, faults []Fault) {
 	s := newSchedule(r.o.Seed, faults)
-	env := &Env{Cluster: r.c, ep: r.ep, rng: victims(r.o.Seed), Effect: r.o.Recover}
+	env := &Env{Cluster: r.c, ep: r.ep, rng: victims(r.o.Seed), Effect: r.o.Recover, net: r.net}
 	if !sleepCtx(ctx, r.o.WarmUp) {
 		return
 	}
@@ -212,7 +222,8 @@ func (r *runner) recovered(ctx context.Context) error {
 	defer cancel()
 	var why string
 	for {
-		if why = agree(r.ep.ids, r.ep.statuses(ctx, time.Second)); why == "" {
+		ids := r.ep.members()
+		if why = agree(ids, r.ep.statusesOf(ctx, ids, time.Second)); why == "" {
 			return nil
 		}
 		if !sleepCtx(ctx, 20*time.Millisecond) {
@@ -257,7 +268,7 @@ func (r *runner) check(ctx context.Context) error {
 	if drainErr != nil {
 		errs = append(errs, drainErr)
 	}
-	final := &ClusterLedger{ep: r.ep}
+	final := &ClusterLedger{ep: r.ep, token: r.c.AdminToken()}
 	var l robust.FinalLedger = final
 	frozen, err := robust.Freeze(ctx, final, r.addrs())
 	if err == nil {

@@ -198,7 +198,7 @@ func (s Summary) Write(w io.Writer) error {
 	fmt.Fprintf(w, "robustness run: %s, seed %d, %d nodes (%s store), %d clients, workload %v, run %v\n",
 		verdict, s.Seed, s.Nodes, s.Store, s.Clients, s.Duration.Round(time.Second), s.Elapsed.Round(time.Second))
 	if len(s.Skipped) > 0 {
-		fmt.Fprintf(w, "faults left out (need Redis): %s\n", strings.Join(s.Skipped, ", "))
+		fmt.Fprintf(w, "faults left out (they need Redis or a failpoints binary): %s\n", strings.Join(s.Skipped, ", "))
 	}
 	s.writeFaults(w)
 	s.writeOps(w)

@@ -100,7 +100,7 @@ func (s *sender) send(ctx context.Context, home int, tx *ledger.Tx) (robust.Outc
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		id := s.ep.node(home, attempt)
 		actx, cancel := context.WithTimeout(ctx, s.attempt)
-		res, err := s.ep.local[id].SubmitWait(actx, tx)
+		res, err := s.ep.local(id).SubmitWait(actx, tx)
 		cancel()
 		a, r, why := classify(res, err)
 		if a == answerReplay {
@@ -125,9 +125,9 @@ func (s *sender) send(ctx context.Context, home int, tx *ledger.Tx) (robust.Outc
 // its receipt) or, if no node holds it, another transaction holds its
 // nonce and it never will be.
 func (s *sender) lookup(ctx context.Context, home int, id ledger.Hash, why string) (answer, api.TxResult, string) {
-	for attempt := range len(s.ep.ids) {
+	for attempt := range len(s.ep.members()) {
 		actx, cancel := context.WithTimeout(ctx, s.attempt)
-		v, err := s.ep.strong[s.ep.node(home, attempt)].Tx(actx, id)
+		v, err := s.ep.strong(s.ep.node(home, attempt)).Tx(actx, id)
 		cancel()
 		var ce *client.Error
 		switch {

@@ -213,7 +213,7 @@ func (w *workload) readOp(ctx context.Context, i, j int, local bool, rng *rand.R
 	var snap robust.Snapshot
 	var err error
 	if local {
-		snap, err = readLocal(rctx, w.ep, w.ep.ids[rng.IntN(len(w.ep.ids))], w.addrs[j])
+		snap, err = readLocal(rctx, w.ep, w.ep.pick(rng), w.addrs[j])
 	} else {
 		snap, err = readStrong(rctx, w.ep, i, w.addrs[j])
 	}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the module for FUZZTIME each (issue 8: the
+# decoders of outside input fuzzed "for a while" in the long run; plain
+# `go test` runs their seed corpora only). Targets are found, not listed
+# here: the packages whose tests define a Fuzz function, then
+# `go test -list '^Fuzz'` for their names, so a new target is picked up
+# without editing this script.
+#
+#   FUZZTIME=5m scripts/fuzz.sh          (or: make fuzz FUZZTIME=5m)
+#   FUZZTIME=5s scripts/fuzz.sh ./api    (only these packages)
+#
+# FUZZTIME is per target (default 30s; any -fuzztime value, such as 500x);
+# FUZZMINIMIZETIME bounds the minimizing of a failing input (default 10s);
+# FUZZFLAGS adds go test flags (such as -tags invariants). It runs every
+# target even after a failure, then exits non-zero naming each failing
+# target and where its crasher was saved (testdata/fuzz/FuzzXxx/... in the
+# target's package: commit it, and it runs in every `go test` from then on).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-30s}
+FUZZMINIMIZETIME=${FUZZMINIMIZETIME:-10s}
+read -r -a flags <<<"${FUZZFLAGS:-}"
+
+# The packages (as ./dir) whose test files define a fuzz target.
+if [ $# -gt 0 ]; then
+	pkgs=("$@")
+else
+	mapfile -t pkgs < <(grep -rl --include='*_test.go' -E '^func Fuzz[A-Z0-9_]' . |
+		xargs -n1 dirname | sort -u | sed 's|^\./||; s|^|./|')
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# "pkg target" pairs, from one `go test -list` over all the packages: it
+# prints each package's targets, then "ok <import path>". A package that
+# does not build fails the script here.
+if ! go test "${flags[@]}" -list '^Fuzz' "${pkgs[@]}" >"$log" 2>&1; then
+	cat "$log" >&2
+	echo "go test -list failed: cannot find the fuzz targets" >&2
+	exit 1
+fi
+module=$(go list -m)
+pairs=()
+names=()
+while read -r first second _; do
+	case $first in
+	Fuzz*) names+=("$first") ;;
+	ok)
+		for name in "${names[@]}"; do
+			pairs+=(".${second#"$module"} $name")
+		done
+		names=()
+		;;
+	esac
+done <"$log"
+
+start=$SECONDS
+ran=0
+failed=()
+for pair in "${pairs[@]}"; do
+	read -r pkg target <<<"$pair"
+	echo "== $pkg $target ($FUZZTIME)"
+	ran=$((ran + 1))
+	if go test "${flags[@]}" -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" \
+		-fuzzminimizetime "$FUZZMINIMIZETIME" "$pkg" >"$log" 2>&1; then
+		tail -n 1 "$log"
+		continue
+	fi
+	cat "$log"
+	crasher=$(sed -n 's/.*Failing input written to \(testdata\/fuzz\/[^ ]*\).*/\1/p' "$log" | head -n 1)
+	if [ -n "$crasher" ]; then
+		failed+=("$pkg $target: crasher saved in ${pkg#./}/$crasher (rerun: go test -run '^${target}/$(basename "$crasher")\$' $pkg)")
+	else
+		failed+=("$pkg $target: failed without a saved input (see its output above)")
+	fi
+done
+
+echo "== fuzzing: $ran targets, $FUZZTIME each, in $((SECONDS - start))s"
+if [ "$ran" -eq 0 ]; then
+	echo "no fuzz targets found" >&2
+	exit 1
+fi
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "FAIL: ${#failed[@]} fuzz target(s):" >&2
+	printf '  %s\n' "${failed[@]}" >&2
+	exit 1
+fi
+echo "PASS"
