@@ -41,14 +41,19 @@
 // checks its five rows. TestRobustnessShort is the CI tier of the
 // robustness suite (internal/robustness: seeded faults on a 3-node cluster,
 // the history checked); TestRobustnessSoak is the long one, run by `make
-// robustness` and skipped without -robustness.duration. TestAPIAbuse sends
+// robustness` and skipped without -robustness.duration;
+// TestRobustnessNetwork runs five nodes in network namespaces of their own
+// under partitions and flaky links only. The robustness tests run a binary
+// built with -tags failpoints, so crash points, disk faults and clock
+// skew can be armed in it. TestAPIAbuse sends
 // one node requests no honest client sends (malformed, oversized, replayed,
 // badly signed, hostile wasm, slow, too many connections) and checks each
 // gets a clear error and leaves the state as it was.
 //
 // The package has no code outside its tests. Every process a test starts
-// listens on a free loopback port and is stopped by its process id, never
-// by name.
+// listens on a free loopback port, or on the address of a network
+// namespace the test made, and is stopped by its process id, never by
+// name.
 //
 // Must not import: hotchain, coldchain, bridge, consensus
 package e2e

@@ -20,12 +20,25 @@
 // A Fault (fault.go) is one kind of failure: it injects itself, shows it
 // took effect (the leader changed, the node's process or Redis is gone, the
 // store was rebuilt) and returns how to heal it; the runner measures the
-// time from healing to a converged cluster. The faults are in faults.go:
-// leader and follower kill -9, a redis-server killed (and later restarted
-// empty) or wiped under a running node, a node killed with its Redis, the
-// whole cluster killed, and the leader paused with SIGSTOP past the
-// election timeout. More kinds (partitions, failpoints, disk faults, clock
-// skew) are new implementations of Fault.
+// time from healing to a converged cluster. The faults:
+//   - faults.go: leader and follower kill -9, a redis-server killed (and
+//     later restarted empty) or wiped under a running node, a node killed
+//     with its Redis, the whole cluster killed, and the leader paused with
+//     SIGSTOP past the election timeout;
+//   - faults_net.go: with Options.Netns every node and its redis-server
+//     run in a network namespace of their own (internal/netfault); the
+//     leader or a follower partitioned off, and flaky links (loss, delay,
+//     reordering) between the nodes;
+//   - faults_member.go: leadership transferred, a follower replaced by a
+//     fresh member that catches up from a snapshot, and a follower paused
+//     until the leader must send it one;
+//   - faults_failpoint.go: with a binary built with -tags failpoints, a
+//     crash point in apply, snapshot or the bridge's steps, a slow disk, a
+//     failing disk (the node must stop) and the leader's clock skewed.
+//
+// Faults a run cannot do (no Redis, no namespaces, no failpoints) are
+// dropped with the reason printed. Victims are picked from the members of
+// the moment (endpoints.go), which member-replace changes during a run.
 //
 // The final ledger also reports each member's Raft log digests (GET
 // /v1/admin/raft/log, with the cluster's admin token; raftlog.go): every
