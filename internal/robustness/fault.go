@@ -136,6 +136,16 @@ func (e *Env) follower(leader string) (localcluster.Node, error) {
 	return e.Cluster.Node(ids[e.rng.IntN(len(ids))])
 }
 
+// leaderAndFollower waits until a node leads and picks a follower of it
+// at random: the victim of the faults that act on a follower.
+func (e *Env) leaderAndFollower(ctx context.Context) (leader, follower localcluster.Node, err error) {
+	if leader, err = e.leader(ctx); err != nil {
+		return leader, follower, err
+	}
+	follower, err = e.follower(leader.ID)
+	return leader, follower, err
+}
+
 // anyNode picks a node at random.
 func (e *Env) anyNode() (localcluster.Node, error) {
 	ids := e.ep.members()

@@ -50,11 +50,7 @@ func (followerKill) Name() string     { return "follower-kill" }
 func (followerKill) NeedsRedis() bool { return false }
 
 func (f followerKill) Inject(ctx context.Context, e *Env) (*Injection, error) {
-	leader, err := e.leader(ctx)
-	if err != nil {
-		return nil, err
-	}
-	n, err := e.follower(leader.ID)
+	leader, n, err := e.leaderAndFollower(ctx)
 	if err != nil {
 		return nil, err
 	}

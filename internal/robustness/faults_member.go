@@ -328,11 +328,7 @@ func (followerLag) Name() string     { return "follower-lag" }
 func (followerLag) NeedsRedis() bool { return false }
 
 func (f followerLag) Inject(ctx context.Context, e *Env) (*Injection, error) {
-	leader, err := e.leader(ctx)
-	if err != nil {
-		return nil, err
-	}
-	n, err := e.follower(leader.ID)
+	_, n, err := e.leaderAndFollower(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -354,11 +354,7 @@ func (partitionFollower) Name() string     { return "partition-follower" }
 func (partitionFollower) NeedsRedis() bool { return false }
 
 func (f partitionFollower) Inject(ctx context.Context, e *Env) (*Injection, error) {
-	leader, err := e.leader(ctx)
-	if err != nil {
-		return nil, err
-	}
-	n, err := e.follower(leader.ID)
+	_, n, err := e.leaderAndFollower(ctx)
 	if err != nil {
 		return nil, err
 	}
