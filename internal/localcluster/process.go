@@ -98,16 +98,34 @@ func exists(pid int) bool {
 }
 
 // cmdline returns the arguments of process pid, as /proc shows them.
-func cmdline(pid int) ([]string, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		return nil, err
+func cmdline(pid int) ([]string, error) { return Cmdline(pid) }
+
+// Cmdline returns the arguments of process pid, as /proc shows them. A
+// live process shows none for an instant while it execs (the kernel has
+// swapped in the new program's memory but not yet laid out its
+// arguments): a node started under `ip netns exec` passes through that
+// window as ip execs it, and reading it then made a starting node look
+// exited. An empty read of a live process is read again, for up to about
+// 100 ms; only then is it an error.
+func Cmdline(pid int) ([]string, error) {
+	path := "/proc/" + strconv.Itoa(pid) + "/cmdline"
+	for try := 0; ; try++ {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > 0 {
+			return strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00"), nil
+		}
+		if try == cmdlineTries || !exists(pid) {
+			return nil, fmt.Errorf("process %d has no command line", pid)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	if len(data) == 0 {
-		return nil, fmt.Errorf("process %d has no command line", pid)
-	}
-	return strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00"), nil
 }
+
+// cmdlineTries bounds Cmdline's reads of an empty command line.
+const cmdlineTries = 100
 
 // isNode reports whether pid is a live process running exactly argv: a
 // node this package started, not a process that reused its PID. A node

@@ -19,11 +19,11 @@ import (
 
 // cmdline returns the arguments of process pid.
 func cmdline(pid int) ([]string, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || len(data) == 0 {
-		return nil, fmt.Errorf("%w: pid %d has no command line (%v)", ErrNotOurs, pid, err)
+	args, err := localcluster.Cmdline(pid)
+	if err != nil {
+		return nil, fmt.Errorf("%w: pid %d: %v", ErrNotOurs, pid, err)
 	}
-	return strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00"), nil
+	return args, nil
 }
 
 // isNode reports whether pid runs exactly n's recorded argv.
