@@ -18,7 +18,8 @@
 // voter joining late, and every node and Redis killed at once. After each,
 // every node reports the same height, head and commitment, and the checks
 // below hold on every node for the blocks it holds (a node that installed
-// a snapshot lacks the blocks before it) and in full on nodes that hold the
+// a snapshot lacks the blocks before it until it has fetched them from its
+// peers) and in full on nodes that hold the
 // whole chain, of which there is always one.
 //
 // Invariants checked after every restart: no acknowledged transaction is

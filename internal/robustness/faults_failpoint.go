@@ -154,27 +154,37 @@ func (f crashPoint) Inject(ctx context.Context, e *Env) (*Injection, error) {
 	if err != nil {
 		return nil, err
 	}
+	in, after, err := e.armUntilExit(ctx, f.Name(), n, point, "1*crash", "failpoint "+point+": crash")
+	if err != nil {
+		return in, err
+	}
+	in.Effect = fmt.Sprintf("%s (pid %d) crashed at %s after %v: its log says so, the process is gone", n.ID, n.PID, point, after.Round(time.Millisecond))
+	return in, nil
+}
+
+// armUntilExit arms point with action on node n, whose process must then
+// exit with its log saying said (a crash point, or a failed write the
+// node stops on); it returns the injection, healed by restarting n, and
+// the time the exit took. A point that does not fire in time is disarmed,
+// so that it does not fire later in another fault's window.
+func (e *Env) armUntilExit(ctx context.Context, fault string, n localcluster.Node, point, action, said string) (*Injection, time.Duration, error) {
 	logFrom := fileSize(filepath.Join(n.Data, localcluster.NodeLogFile))
 	start := time.Now()
-	if err := fpArm(ctx, n, point, "1*crash"); err != nil {
-		return nil, err
+	if err := fpArm(ctx, n, point, action); err != nil {
+		return nil, 0, err
 	}
-	in := &Injection{Fault: f.Name(), Node: n.ID, heal: func(ctx context.Context) (string, error) {
+	in := &Injection{Fault: fault, Node: n.ID, heal: func(ctx context.Context) (string, error) {
 		return e.restarted(ctx, n.ID, n.PID)
 	}}
 	after, err := e.waitExited(ctx, n, start)
 	if err != nil {
-		// Not reached in time: disarm it, so that it does not fire later
-		// in another fault's window.
-		return in, errors.Join(err, fpDisarm(ctx, n, point))
+		return in, 0, errors.Join(err, fpDisarm(ctx, n, point))
 	}
-	said := "failpoint " + point + ": crash"
 	if !logSays(n, logFrom, said) {
-		return in, fmt.Errorf("%w: %s (pid %d) exited after %s was armed, but its log does not say %q", ErrNoEffect, n.ID, n.PID, point, said)
+		return in, 0, fmt.Errorf("%w: %s (pid %d) exited after %s=%s, but its log does not say %q", ErrNoEffect, n.ID, n.PID, point, action, said)
 	}
 	in.EffectAfter = after
-	in.Effect = fmt.Sprintf("%s (pid %d) crashed at %s after %v: its log says %q, the process is gone", n.ID, n.PID, point, after.Round(time.Millisecond), said)
-	return in, nil
+	return in, after, nil
 }
 
 // diskSlow: one node's disks turn slow, the Raft log store's appends and
@@ -261,24 +271,11 @@ func (f diskError) Inject(ctx context.Context, e *Env) (*Injection, error) {
 	if err != nil {
 		return nil, err
 	}
-	logFrom := fileSize(filepath.Join(n.Data, localcluster.NodeLogFile))
-	start := time.Now()
-	if err := fpArm(ctx, n, point, "error"); err != nil {
-		return nil, err
-	}
-	in := &Injection{Fault: f.Name(), Node: n.ID, heal: func(ctx context.Context) (string, error) {
-		return e.restarted(ctx, n.ID, n.PID)
-	}}
-	after, err := e.waitExited(ctx, n, start)
+	in, after, err := e.armUntilExit(ctx, f.Name(), n, point, "error", "injected error at "+point)
 	if err != nil {
-		return in, errors.Join(err, fpDisarm(ctx, n, point))
+		return in, err
 	}
-	said := "injected error at " + point
-	if !logSays(n, logFrom, said) {
-		return in, fmt.Errorf("%w: %s (pid %d) exited after %s=error, but its log does not say %q", ErrNoEffect, n.ID, n.PID, point, said)
-	}
-	in.EffectAfter = after
-	in.Effect = fmt.Sprintf("%s (pid %d) stopped on a failed write (%s=error) after %v: its log says %q", n.ID, n.PID, point, after.Round(time.Millisecond), said)
+	in.Effect = fmt.Sprintf("%s (pid %d) stopped on a failed write (%s=error) after %v: its log says so", n.ID, n.PID, point, after.Round(time.Millisecond))
 	return in, nil
 }
 
