@@ -191,6 +191,10 @@ type TxView struct {
 	Error    string          `json:"error,omitempty"`
 	Events   []ledger.Event  `json:"events"`
 	Result   ledger.Bytes    `json:"result,omitempty"` // what the call returned; a deploy's is the contract address
+	// Trace is the call's VM memory trace, when asked for (?trace=true,
+	// ?traces=true on a range) and the node recorded one: it ran with
+	// --vm-trace and the call ran in the VM.
+	Trace *ledger.Trace `json:"trace,omitempty"`
 }
 
 // NewTxView flattens a transaction record. Its id is the receipt's, which
@@ -270,4 +274,10 @@ func NewBlockView(b *ledger.Block, withWrites bool) BlockView {
 type BlocksPage struct {
 	Blocks []BlockView `json:"blocks"`
 	Next   uint64      `json:"next,omitempty"`
+}
+
+// ColdBlocksPage answers GET /v1/cold/blocks?from=&to=, like BlocksPage.
+type ColdBlocksPage struct {
+	Blocks []ledger.ColdBlock `json:"blocks"`
+	Next   uint64             `json:"next,omitempty"`
 }

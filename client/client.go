@@ -227,12 +227,44 @@ func (c *Client) Blocks(ctx context.Context, from, to uint64) ([]api.BlockView, 
 }
 
 func (c *Client) blockPage(ctx context.Context, from, to uint64) (*api.BlocksPage, error) {
+	return c.BlockPage(ctx, from, to, false)
+}
+
+// BlockPage returns one page of GET /v1/blocks?from=&to=: the blocks from
+// height from to height to, or fewer (page.Next says where to go on when
+// the node cut the page short; a page ends at the head). With traces, each
+// transaction carries its VM trace where the node has one.
+func (c *Client) BlockPage(ctx context.Context, from, to uint64, traces bool) (*api.BlocksPage, error) {
 	var page api.BlocksPage
 	path := fmt.Sprintf("/v1/blocks?from=%d&to=%d", from, to)
+	if traces {
+		path += "&traces=true"
+	}
 	if err := c.do(ctx, http.MethodGet, path, nil, &page); err != nil {
 		return nil, err
 	}
 	return &page, nil
+}
+
+// TxWithTrace returns a committed transaction with its receipt and, where
+// the node has one, its VM trace (TxView.Trace).
+func (c *Client) TxWithTrace(ctx context.Context, id ledger.Hash) (*api.TxView, error) {
+	var v api.TxView
+	if err := c.do(ctx, http.MethodGet, "/v1/transactions/"+id.String()+"?trace=true", nil, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// Trace returns a transaction's VM trace; an *Error with code "not_found"
+// when the node has none (it did not run with --vm-trace, or the call ran
+// natively).
+func (c *Client) Trace(ctx context.Context, id ledger.Hash) (*ledger.Trace, error) {
+	var t ledger.Trace
+	if err := c.do(ctx, http.MethodGet, "/v1/transactions/"+id.String()+"/trace", nil, &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 // nextPage says where the page after [from, end] of [.., to] starts. A page

@@ -43,6 +43,16 @@ func (c *Client) ColdBlock(ctx context.Context, height uint64) (*ledger.ColdBloc
 	return &b, nil
 }
 
+// ColdBlockPage returns one page of GET /v1/cold/blocks?from=&to=, like
+// BlockPage.
+func (c *Client) ColdBlockPage(ctx context.Context, from, to uint64) (*api.ColdBlocksPage, error) {
+	var page api.ColdBlocksPage
+	if err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/cold/blocks?from=%d&to=%d", from, to), nil, &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
 // ColdProof returns the proof of addr's cold account against the state
 // root of the cold block at height (0: the latest). The proof is the
 // node's bytes, unchecked: check it with ledger.ParseProof and

@@ -47,6 +47,10 @@ type Result struct {
 	// functions charged; the rest paid for instructions. Zero when the
 	// call ran out of gas: where it ran out differs between the paths.
 	HostGas uint64
+	// Trace is the call's memory trace when the VM was configured to
+	// record one (Config.Trace) and the call ran in the VM; nil otherwise.
+	// Same ignores it.
+	Trace *ledger.Trace
 }
 
 // Same reports whether r and o are the same outcome, the path aside: what
