@@ -58,9 +58,12 @@ type Status struct {
 	AppliedIndex uint64      `json:"applied_index"`
 	Store        string      `json:"store"` // "redis", "pebble" or "memory"
 	Exec         string      `json:"exec"`  // how calls with a native function run: "native", "vm" or "both"
-	Mempool      int         `json:"mempool"`
-	Leader       bool        `json:"leader"`
-	Version      string      `json:"version"`
+	// VMTrace says the node records VM traces of the calls it runs in the
+	// VM when it leads (its --vm-trace).
+	VMTrace bool   `json:"vm_trace,omitempty"`
+	Mempool int    `json:"mempool"`
+	Leader  bool   `json:"leader"`
+	Version string `json:"version"`
 
 	// Replication, for a node of a cluster.
 	NodeID            string `json:"node_id,omitempty"`

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 
 	"github.com/dualchain/dualchain/ledger"
@@ -72,6 +74,87 @@ func (s *Server) serveColdBlock(w http.ResponseWriter, r *http.Request, cb ColdB
 		return
 	}
 	s.writeJSON(w, http.StatusOK, b)
+}
+
+// ColdHeadBackend is what a ColdBackend may add so that a cold range
+// learns the cold head without reading the block there; without it the
+// server reads the latest cold block (ColdBlock(ctx, 0)).
+type ColdHeadBackend interface {
+	// ColdHeight returns the height of the latest cold block, 0 if none.
+	ColdHeight(ctx context.Context) (uint64, error)
+}
+
+// getColdBlocks serves GET /v1/cold/blocks?from=H1&to=H2: cold heights H1
+// to H2 inclusive, at most MaxRangeBlocks of them, cut at the cold head;
+// to defaults to from+MaxRangeBlocks-1. Past MaxRangeTxs cold transactions
+// the page ends early with Next set. Cold heights start at 1.
+func (s *Server) getColdBlocks(w http.ResponseWriter, r *http.Request, cb ColdBackend) {
+	from, to, err := s.parseColdRange(r, cb)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page := ColdBlocksPage{Blocks: []ledger.ColdBlock{}}
+	txs := 0
+	for i := uint64(0); from <= to && i <= to-from; i++ {
+		h := from + i
+		if txs >= MaxRangeTxs {
+			page.Next = h
+			break
+		}
+		b, err := cb.ColdBlock(r.Context(), h)
+		if err != nil {
+			s.writeError(w, r, fmt.Errorf("cold block %d: %w", h, err))
+			return
+		}
+		page.Blocks = append(page.Blocks, *b)
+		txs += len(b.Txs)
+	}
+	s.writeJSON(w, http.StatusOK, page)
+}
+
+// parseColdRange reads from and to, and cuts to at the cold head: from
+// past to means an empty page.
+func (s *Server) parseColdRange(r *http.Request, cb ColdBackend) (from, to uint64, err error) {
+	q := r.URL.Query()
+	if from, err = parseHeight("from", q.Get("from")); err != nil {
+		return 0, 0, err
+	}
+	if from == 0 {
+		return 0, 0, errorf(CodeBadRequest, "from 0: cold block heights start at 1", nil)
+	}
+	to = from + MaxRangeBlocks - 1
+	if to < from {
+		to = math.MaxUint64
+	}
+	if q.Has("to") {
+		if to, err = parseHeight("to", q.Get("to")); err != nil {
+			return 0, 0, err
+		}
+		if err := checkRange(from, to); err != nil {
+			return 0, 0, err
+		}
+	}
+	head, err := coldHead(r.Context(), cb)
+	if err != nil {
+		return 0, 0, err
+	}
+	return from, min(to, head), nil
+}
+
+// coldHead returns the height of the latest cold block, 0 if none.
+func coldHead(ctx context.Context, cb ColdBackend) (uint64, error) {
+	if hb, ok := cb.(ColdHeadBackend); ok {
+		return hb.ColdHeight(ctx)
+	}
+	b, err := cb.ColdBlock(ctx, 0)
+	if hasCode(err, CodeNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return b.Header.Height, nil
 }
 
 // getColdProof serves GET /v1/cold/proofs/{addr}?height=H; without height

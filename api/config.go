@@ -10,8 +10,11 @@ import (
 
 // Limits on reads that are not configurable: they bound one response.
 const (
-	MaxRangeBlocks = 100    // blocks in one GET /v1/blocks?from=&to=
+	MaxRangeBlocks = 100    // blocks in one GET /v1/blocks?from=&to= (and /v1/cold/blocks)
 	MaxRangeTxs    = 10_000 // a range stops early (with "next") past this many txs
+	// MaxRangeFrames: a range with ?traces=true also stops early past this
+	// many trace frames (a frame is about 200 bytes of JSON).
+	MaxRangeFrames = 100_000
 )
 
 // Config configures a Server.
@@ -29,6 +32,10 @@ type Config struct {
 	// network others reach (a profile shows the node's internals, and a
 	// CPU profile or trace costs it while it runs).
 	Pprof bool
+	// DebugDelay holds every /v1/ request this long before it is handled
+	// (less if the client goes away first): a slow API on a dev node, to
+	// measure clients against. Zero, the default, adds nothing.
+	DebugDelay time.Duration
 }
 
 // DefaultConfig returns limits that fit a batch of 10,000 transfers in JSON.
@@ -60,6 +67,8 @@ func (c Config) Validate() error {
 		return errors.New("api: max batch must be at least 1")
 	case c.WaitTimeout <= 0:
 		return errors.New("api: wait timeout must be positive")
+	case c.DebugDelay < 0:
+		return errors.New("api: debug delay must not be negative")
 	}
 	return nil
 }

@@ -6,14 +6,16 @@
 // Routes, all under /v1 except /metrics:
 //
 //	POST /v1/transactions          one tx or a batch; JSON or CBOR; ?wait=commit
-//	GET  /v1/transactions/{id}     a committed tx with its receipt (TxView)
-//	GET  /v1/blocks/{height}       one hot block (BlockView); ?writes=true adds the write set
+//	GET  /v1/transactions/{id}     a committed tx with its receipt (TxView); ?trace=true adds its VM trace
+//	GET  /v1/transactions/{id}/trace  the tx's VM trace (ledger.Trace; TraceBackend)
+//	GET  /v1/blocks/{height}       one hot block (BlockView); ?writes=true adds the write set, ?traces=true the VM traces
 //	GET  /v1/blocks/{height}/raw   one hot block in its canonical CBOR (application/cbor)
 //	GET  /v1/blocks/latest         the head block (genesis on a fresh chain, if served)
-//	GET  /v1/blocks?from=H&to=H    a bounded range (BlocksPage)
+//	GET  /v1/blocks?from=H&to=H    a bounded range (BlocksPage); ?traces=true adds the VM traces
 //	GET  /v1/accounts/{addr}       balance and next nonce
 //	GET  /v1/cold/accounts/{addr}  cold balance and next cold nonce (ColdBackend)
 //	GET  /v1/cold/blocks/{height}  one cold block (ledger.ColdBlock); also /latest
+//	GET  /v1/cold/blocks?from=H&to=H  a bounded range of cold blocks (ColdBlocksPage)
 //	GET  /v1/cold/proofs/{addr}    ColdProof, ?height=H (default: the latest cold block)
 //	GET  /v1/bridge/transfers/{id} a settle's or deposit's status (BridgeTransfer)
 //	GET  /v1/audit                 this node's sums for `dualchain audit` (Audit)

@@ -2,9 +2,12 @@ package api
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +18,8 @@ type metrics struct {
 	requests  *prometheus.CounterVec   // by route and HTTP status
 	latency   *prometheus.HistogramVec // by route
 	submitted *prometheus.CounterVec   // submitted txs by result: accepted, rejected
+	conns     *level                   // open connections (Server.ConnState)
+	inFlight  *level                   // /v1/ requests being served
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -32,7 +37,72 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "dualchain_api_submitted_txs_total",
 			Help: "Transactions submitted, by result (accepted or rejected).",
 		}, []string{"result"})),
+		conns: register(reg, newLevel("dualchain_api_connections_open",
+			"HTTP connections open now (counted by the server's ConnState hook; a /metrics scrape's own included).",
+			"dualchain_api_connections_peak", "Most HTTP connections open at once since the server started.")),
+		inFlight: register(reg, newLevel("dualchain_api_requests_in_flight",
+			"Requests under /v1/ being served now (a --debug-api-delay wait included).",
+			"dualchain_api_requests_in_flight_peak", "Most requests under /v1/ served at once since the server started.")),
 	}
+}
+
+// level counts something that comes and goes (open connections, requests
+// in flight) and keeps its peak: two gauges, read when scraped. A second
+// Server on the same registry shares it (register), so it counts both.
+type level struct {
+	now, peak         atomic.Int64
+	nowDesc, peakDesc *prometheus.Desc
+}
+
+func newLevel(name, help, peakName, peakHelp string) *level {
+	return &level{
+		nowDesc:  prometheus.NewDesc(name, help, nil, nil),
+		peakDesc: prometheus.NewDesc(peakName, peakHelp, nil, nil),
+	}
+}
+
+func (l *level) inc() {
+	n := l.now.Add(1)
+	for p := l.peak.Load(); n > p && !l.peak.CompareAndSwap(p, n); p = l.peak.Load() {
+	}
+}
+
+func (l *level) dec() { l.now.Add(-1) }
+
+// Describe and Collect make a level a prometheus.Collector.
+func (l *level) Describe(ch chan<- *prometheus.Desc) {
+	ch <- l.nowDesc
+	ch <- l.peakDesc
+}
+
+func (l *level) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(l.nowDesc, prometheus.GaugeValue, float64(l.now.Load()))
+	ch <- prometheus.MustNewConstMetric(l.peakDesc, prometheus.GaugeValue, float64(l.peak.Load()))
+}
+
+// ConnState counts the connections of the http.Server that serves s:
+// set it as that server's ConnState. Without it, the connection gauges
+// stay at 0.
+func (s *Server) ConnState(_ net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		s.metrics.conns.inc()
+	case http.StateClosed, http.StateHijacked:
+		s.metrics.conns.dec()
+	}
+}
+
+// countInFlight counts the /v1/ requests being served.
+func (s *Server) countInFlight(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/v1/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.metrics.inFlight.inc()
+		defer s.metrics.inFlight.dec()
+		next.ServeHTTP(w, r)
+	})
 }
 
 // register adds c to reg, or returns the equal collector already there (a

@@ -18,12 +18,24 @@ func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, requestError(err))
 		return
 	}
+	trace, err := parseBool(r.URL.Query(), "trace")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	rec, err := s.b.Tx(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, NewTxView(rec))
+	v := NewTxView(rec)
+	if trace {
+		if v.Trace, err = s.txTrace(r.Context(), id); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	s.writeJSON(w, http.StatusOK, v)
 }
 
 // getBlock serves GET /v1/blocks/{height}.
@@ -52,7 +64,7 @@ var errNoBlockYet = errorf(CodeNotFound, "no block has been produced yet (the ch
 
 // serveBlock answers with block h, which is the head if latest.
 func (s *Server) serveBlock(w http.ResponseWriter, r *http.Request, h uint64, latest bool) {
-	writes, err := parseBool(r.URL.Query(), "writes")
+	writes, traces, err := blockParams(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -65,7 +77,24 @@ func (s *Server) serveBlock(w http.ResponseWriter, r *http.Request, h uint64, la
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, NewBlockView(b, writes))
+	v := NewBlockView(b, writes)
+	if traces {
+		if _, err := s.addTraces(r.Context(), &v); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	s.writeJSON(w, http.StatusOK, v)
+}
+
+// blockParams reads a block read's ?writes= and ?traces=.
+func blockParams(r *http.Request) (writes, traces bool, err error) {
+	q := r.URL.Query()
+	if writes, err = parseBool(q, "writes"); err != nil {
+		return false, false, err
+	}
+	traces, err = parseBool(q, "traces")
+	return writes, traces, err
 }
 
 // getBlocks serves GET /v1/blocks?from=H1&to=H2: heights H1 to H2
@@ -121,17 +150,18 @@ func checkRange(from, to uint64) error {
 	return nil
 }
 
-// blockPage reads blocks from..to; it is empty when from is past to.
+// blockPage reads blocks from..to; it is empty when from is past to. With
+// ?traces=true it also stops early past MaxRangeFrames trace frames.
 func (s *Server) blockPage(r *http.Request, from, to uint64) (BlocksPage, error) {
-	writes, err := parseBool(r.URL.Query(), "writes")
+	writes, traces, err := blockParams(r)
 	if err != nil {
 		return BlocksPage{}, err
 	}
 	page := BlocksPage{Blocks: []BlockView{}}
-	txs := 0
+	txs, frames := 0, 0
 	for i := uint64(0); from <= to && i <= to-from; i++ {
 		h := from + i
-		if txs >= MaxRangeTxs {
+		if txs >= MaxRangeTxs || frames >= MaxRangeFrames {
 			page.Next = h
 			break
 		}
@@ -142,7 +172,15 @@ func (s *Server) blockPage(r *http.Request, from, to uint64) (BlocksPage, error)
 		if err != nil {
 			return BlocksPage{}, fmt.Errorf("block %d: %w", h, err)
 		}
-		page.Blocks = append(page.Blocks, NewBlockView(b, writes))
+		v := NewBlockView(b, writes)
+		if traces {
+			n, err := s.addTraces(r.Context(), &v)
+			if err != nil {
+				return BlocksPage{}, err
+			}
+			frames += n
+		}
+		page.Blocks = append(page.Blocks, v)
 		txs += len(b.Txs)
 	}
 	return page, nil

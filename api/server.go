@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -32,8 +34,29 @@ func New(b Backend, cfg Config) *Server {
 	s.log = cfg.Logger.With("component", "api")
 	s.metrics = newMetrics(cfg.Registry)
 	s.routes()
-	s.handler = s.observe(s.recoverPanics(http.HandlerFunc(s.dispatch)))
+	s.handler = s.countInFlight(s.observe(s.delay(s.recoverPanics(http.HandlerFunc(s.dispatch)))))
 	return s
+}
+
+// delay holds every /v1/ request Config.DebugDelay before it is handled,
+// or until its client goes away (answered canceled, which nobody reads).
+func (s *Server) delay(next http.Handler) http.Handler {
+	if s.cfg.DebugDelay <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/") {
+			t := time.NewTimer(s.cfg.DebugDelay)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				s.writeError(w, r, r.Context().Err())
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (c Config) withDefaults() Config {
@@ -71,6 +94,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/transactions", s.submit)
 	s.mux.HandleFunc("GET /v1/transactions/{id}", s.reads(s.getTx))
+	s.mux.HandleFunc("GET /v1/transactions/{id}/trace", s.reads(s.getTrace))
 	s.mux.HandleFunc("GET /v1/blocks", s.reads(s.getBlocks))
 	s.mux.HandleFunc("GET /v1/blocks/latest", s.reads(s.getLatestBlock))
 	s.mux.HandleFunc("GET /v1/blocks/{height}", s.reads(s.getBlock))
@@ -78,6 +102,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v1/accounts/{addr}", s.reads(s.getAccount))
 	s.mux.HandleFunc("GET /v1/status", s.getStatus)
 	s.mux.HandleFunc("GET /v1/cold/accounts/{addr}", s.coldRead(s.getColdAccount))
+	s.mux.HandleFunc("GET /v1/cold/blocks", s.coldRead(s.getColdBlocks))
 	s.mux.HandleFunc("GET /v1/cold/blocks/latest", s.coldRead(s.getLatestColdBlock))
 	s.mux.HandleFunc("GET /v1/cold/blocks/{height}", s.coldRead(s.getColdBlock))
 	s.mux.HandleFunc("GET /v1/cold/proofs/{addr}", s.coldRead(s.getColdProof))

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/dualchain/dualchain/ledger"
 )
 
@@ -21,6 +22,12 @@ import (
 //	b <height: 8 bytes big-endian>  →  the block, canonical CBOR
 //	t <tx id: 32 bytes>             →  height (8 bytes) ‖ index in the block (4 bytes)
 //	g <height: 8 bytes big-endian>  →  a gap still to be filled (Backfill)
+//	x <height: 8 bytes> <index: 4 bytes>  →  a transaction's VM trace (archive_trace.go)
+//
+// A block's traces are put with it, when its log entry carries them (the
+// leader ran with --vm-trace and some of its calls ran in the VM). Blocks
+// backfilled from peers come without traces: a node that restored a
+// snapshot serves none for the blocks below it.
 //
 // Blocks are put as they are applied; a node that restored a snapshot
 // fills the gap below it with blocks fetched from its peers
@@ -36,10 +43,16 @@ type Archive struct {
 
 // OpenArchive opens (or creates) the archive in dir.
 func OpenArchive(dir string, logger *slog.Logger) (*Archive, error) {
+	return openArchive(dir, nil, logger)
+}
+
+// openArchive opens the archive in dir on fs (nil: the OS's).
+func openArchive(dir string, fs vfs.FS, logger *slog.Logger) (*Archive, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	db, err := pebble.Open(dir, &pebble.Options{
+		FS:     fs,
 		Logger: pebbleLogger{logger.With("component", "archive")},
 		// Blocks arrive at tens of MB/s under load: bigger memtables
 		// mean fewer flushes and less compaction work.
@@ -65,6 +78,17 @@ func archiveTxKey(id ledger.Hash) []byte {
 // holds: a block skipped because it did not extend the head is never put
 // before it.
 func (a *Archive) Put(b *ledger.Block, encoded []byte) error {
+	return a.PutWithTraces(b, encoded, nil)
+}
+
+// PutWithTraces is Put, archiving also the VM traces of b's transactions
+// (CheckTraces must accept them) in the same batch as the block: a crash
+// leaves both or neither, and a block already archived keeps the traces
+// it came with.
+func (a *Archive) PutWithTraces(b *ledger.Block, encoded []byte, traces []TxTrace) error {
+	if err := CheckTraces(traces, len(b.Txs)); err != nil {
+		return err
+	}
 	key := archiveBlockKey(b.Header.Height)
 	_, closer, err := a.db.Get(key)
 	if err == nil {
@@ -85,6 +109,9 @@ func (a *Archive) Put(b *ledger.Block, encoded []byte) error {
 		return err
 	}
 	if err := putTxPlaces(batch, b); err != nil {
+		return err
+	}
+	if err := putTraces(batch, b.Header.Height, traces); err != nil {
 		return err
 	}
 	if err := batch.Commit(pebble.NoSync); err != nil {
@@ -147,19 +174,10 @@ func (a *Archive) Block(height uint64) (*ledger.Block, error) {
 // Tx returns an archived transaction with its receipt and place, or
 // ErrNotFound.
 func (a *Archive) Tx(id ledger.Hash) (*ledger.TxRecord, error) {
-	v, closer, err := a.db.Get(archiveTxKey(id))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, fmt.Errorf("%w: transaction %s", ErrNotFound, id)
-	}
+	height, index, err := a.place(id)
 	if err != nil {
-		return nil, fmt.Errorf("hotchain: archive: %w", err)
+		return nil, err
 	}
-	if len(v) != 12 {
-		closer.Close()
-		return nil, fmt.Errorf("%w: archived place of transaction %s", ErrCorrupt, id)
-	}
-	height, index := binary.BigEndian.Uint64(v), binary.BigEndian.Uint32(v[8:])
-	closer.Close()
 	b, err := a.Block(height)
 	if err != nil {
 		return nil, err
@@ -168,6 +186,23 @@ func (a *Archive) Tx(id ledger.Hash) (*ledger.TxRecord, error) {
 		return nil, fmt.Errorf("%w: transaction %s is not at %d/%d", ErrCorrupt, id, height, index)
 	}
 	return &ledger.TxRecord{Tx: b.Txs[index], Receipt: b.Receipts[index], Height: height, Index: index}, nil
+}
+
+// place returns the height of an archived transaction's block and its
+// index there, or ErrNotFound.
+func (a *Archive) place(id ledger.Hash) (height uint64, index uint32, err error) {
+	v, closer, err := a.db.Get(archiveTxKey(id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, 0, fmt.Errorf("%w: transaction %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("hotchain: archive: %w", err)
+	}
+	defer closer.Close()
+	if len(v) != 12 {
+		return 0, 0, fmt.Errorf("%w: archived place of transaction %s", ErrCorrupt, id)
+	}
+	return binary.BigEndian.Uint64(v), binary.BigEndian.Uint32(v[8:]), nil
 }
 
 // Close syncs and closes the archive.

@@ -373,7 +373,7 @@ func (b backend) Status(ctx context.Context) (api.Status, error) {
 	rs := b.n.replica.State()
 	st := api.Status{
 		ChainID: b.n.chainID, Node: b.n.Addr().String(), Height: h.Height, Head: h.Head,
-		Commitment: h.Commitment.Digest(), AppliedIndex: h.Index, Store: b.n.store.Kind(), Exec: b.n.cfg.Exec,
+		Commitment: h.Commitment.Digest(), AppliedIndex: h.Index, Store: b.n.store.Kind(), Exec: b.n.cfg.Exec, VMTrace: b.n.cfg.VMTrace,
 		Mempool: b.n.pool.len(), Leader: rs.Role == "leader", Version: Version,
 		NodeID: b.n.cfg.NodeID, Role: rs.Role, Edge: b.n.cfg.Edge, Term: rs.Term, LeaderID: rs.LeaderID,
 		CommitIndex: rs.CommitIndex, LastSnapshotIndex: rs.LastSnapshotIndex,

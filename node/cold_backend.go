@@ -63,6 +63,13 @@ func (b backend) ColdBlock(_ context.Context, height uint64) (*ledger.ColdBlock,
 	return blk, coldErr(err)
 }
 
+var _ api.ColdHeadBackend = backend{}
+
+// ColdHeight returns the height of the latest cold block, 0 if none.
+func (b backend) ColdHeight(context.Context) (uint64, error) {
+	return b.n.cold.chain.Head().Height, nil
+}
+
 // ColdProof proves addr's cold account against the block at height.
 func (b backend) ColdProof(_ context.Context, addr ledger.Address, height uint64) (api.ColdProof, error) {
 	p, head, err := b.n.cold.chain.Prove(addr, height)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dualchain/dualchain/consensus"
 	"github.com/dualchain/dualchain/hotchain"
+	"github.com/dualchain/dualchain/ledger"
 	"github.com/dualchain/dualchain/vm"
 )
 
@@ -61,6 +62,12 @@ type Config struct {
 	// VM configures the contract VM; an empty CacheDir becomes
 	// DataDir/vmcache, so compiled contracts survive restarts.
 	VM vm.Config
+	// VMTrace records a memory trace of each call frame of every call the
+	// VM runs (vm.Config.Trace), which costs VM speed. Only calls that run
+	// in the VM have one: with ExecNative the token's transfer runs
+	// natively. A trace is recorded by the leader that executes the block
+	// and replicated with it, so every node serves it (trace.go).
+	VMTrace bool
 
 	// Pprof serves Go's net/http/pprof profiles under /debug/pprof/ on the
 	// API's listener, unauthenticated: for profiling a node on loopback.
@@ -70,6 +77,10 @@ type Config struct {
 	// connections it serves at once (more wait to be accepted).
 	HeaderTimeout time.Duration
 	MaxConns      int
+	// DebugAPIDelay holds every /v1/ request this long before the API
+	// handles it (api.Config.DebugDelay): a slow API to measure clients
+	// against. Dev nodes only.
+	DebugAPIDelay time.Duration
 
 	Logger *slog.Logger
 
@@ -190,8 +201,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("node: store %q: want redis, pebble or memory", c.Store)
 	case c.Store == "redis" && c.RedisURL == "":
 		return errors.New("node: store redis needs a redis URL")
-	case c.MaxBlockTxs < 1:
-		return errors.New("node: max block txs must be at least 1")
+	case c.MaxBlockTxs < 1 || c.MaxBlockTxs > ledger.MaxBlockTxs:
+		return fmt.Errorf("node: max block txs must be from 1 to %d (a transaction's place, height × %d + index, is one integer)",
+			ledger.MaxBlockTxs, ledger.MaxBlockTxs)
 	case c.MaxBlockGas < MaxGasLimit:
 		return fmt.Errorf("node: max block gas must be at least a transaction's gas limit, %d", MaxGasLimit)
 	case c.BlockInterval <= 0:
@@ -216,6 +228,10 @@ func (c Config) Validate() error {
 		return errors.New("node: an edge node joins a running cluster: give join")
 	case c.HeaderTimeout <= 0 || c.MaxConns < 1:
 		return errors.New("node: the API's header timeout and max conns must be positive")
+	case c.DebugAPIDelay < 0:
+		return errors.New("node: the debug API delay must not be negative")
+	case c.DebugAPIDelay > 0 && !c.Dev:
+		return errors.New("node: the debug API delay is for dev nodes only (Dev)")
 	}
 	if err := c.raftConfig().Validate(); err != nil {
 		return fmt.Errorf("node: %w", err)

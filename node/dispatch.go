@@ -100,6 +100,7 @@ func (d *dispatcher) compare(ctx context.Context, st vm.State, hash ledger.Hash,
 	nr := vm.RunNative(vm.NewEnv(st, c), native)
 	vr := d.runVM(ctx, st, hash, c)
 	if nr.Same(vr) {
+		nr.Trace = vr.Trace // the VM run's: the native run has none
 		return nr
 	}
 	d.mismatches.Add(1)
@@ -107,7 +108,7 @@ func (d *dispatcher) compare(ctx context.Context, st vm.State, hash ledger.Hash,
 		"contract", c.Contract, "function", c.Function, "caller", c.Caller, "args", fmt.Sprintf("%x", c.Args),
 		"native", fmt.Sprintf("%+v", nr), "vm", fmt.Sprintf("%+v", vr))
 	return vm.Result{
-		Status: ledger.StatusAborted, GasUsed: vr.GasUsed, Path: ledger.PathVM,
+		Status: ledger.StatusAborted, GasUsed: vr.GasUsed, Path: ledger.PathVM, Trace: vr.Trace,
 		Error: fmt.Sprintf("native and VM results differ (native: %v, %d gas; vm: %v, %d gas)", nr.Status, nr.GasUsed, vr.Status, vr.GasUsed),
 	}
 }

@@ -27,6 +27,19 @@
 // and the old value of every key a block writes is known before its write
 // set and commitment are made.
 //
+// VM traces (trace.go): with Config.VMTrace the leader's VM records a
+// memory trace of each call it runs, and a hot block's log entry carries
+// the traces of its transactions as a sixth item, present only when one
+// has a trace (an entry without is byte for byte what it was before
+// traces, and older logs decode unchanged; entry.go). Every node stores
+// them in its archive in the same batch as the block, and the API serves
+// them from there, so a follower serves the leader's traces, whatever its
+// own VMTrace. Blocks a node backfilled from its peers after restoring a
+// snapshot carry none (peers serve blocks, not traces); snapshots hold no
+// traces, as they hold no history. A block's traces are bounded: at most
+// ledger.MaxTraceFrames frames each, and about 16 MB in all (past that a
+// trace keeps no frames and counts them in Dropped).
+//
 // Invariants: the store never applies an entry twice (it keeps the applied
 // index atomically with the state); every node makes the same decision on
 // every committed entry (a block that does not extend the head is skipped

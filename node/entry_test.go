@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -16,22 +17,31 @@ func TestEncodeBlockEntry(t *testing.T) {
 	alice, bob := testKey(1), testKey(2)
 	d := testDispatcher(t)
 	tests := []struct {
-		name string
-		txs  []pendingTx
+		name   string
+		txs    []pendingTx
+		traced []uint32 // the indexes of the txs given a trace
 	}{
-		{"empty", nil},
-		{"one transfer", txs(alice, bob, 0, 5)},
-		{"a failed transfer among others", txs(alice, bob, 0, 1, 1<<62, 2)},
+		{"empty", nil, nil},
+		{"one transfer", txs(alice, bob, 0, 5), nil},
+		{"a failed transfer among others", txs(alice, bob, 0, 1, 1<<62, 2), nil},
+		{"one transfer traced", txs(alice, bob, 0, 5), []uint32{0}},
+		{"some traced", txs(alice, bob, 0, 1, 1<<62, 2), []uint32{0, 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ex := executeIn(t, d, hotchain.Meta{Height: 4}, tokenState(state{}), tt.txs)
+			ex.traces = testTraces(tt.traced...)
 			data, block, err := encodeBlockEntry(ex)
 			if err != nil {
 				t.Fatal(err)
 			}
 			c, _ := ex.commitment.MarshalBinary()
-			want, err := ledger.Marshal(entry{Kind: entryHotBlock, Block: ex.block.Encode(), Commitment: c})
+			var want []byte
+			if len(tt.traced) == 0 { // an entry without traces is what it was before traces
+				want, err = ledger.Marshal(entry{Kind: entryHotBlock, Block: ex.block.Encode(), Commitment: c})
+			} else {
+				want, err = ledger.Marshal(tracedEntry{Kind: entryHotBlock, Block: ex.block.Encode(), Commitment: c, Traces: ex.traces})
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,8 +55,63 @@ func TestEncodeBlockEntry(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decodeEntry = %v", err)
 			}
+			if _, ok := decodeBlockEntry(9, data); !ok {
+				t.Fatal("decodeBlockEntry refused what encodeBlockEntry wrote")
+			}
 			if got.update.Block.Header.Hash() != ex.block.Header.Hash() || got.update.Commitment != ex.commitment {
 				t.Fatalf("decodeEntry = block %+v, want %+v and the commitment", got.update.Block.Header, ex.block.Header)
+			}
+			if len(got.traces) != len(ex.traces) || (len(ex.traces) > 0 && !reflect.DeepEqual(got.traces, ex.traces)) {
+				t.Fatalf("decodeEntry traces = %+v, want %+v", got.traces, ex.traces)
+			}
+		})
+	}
+}
+
+// testTraces returns a trace for each index given, different for each.
+func testTraces(indexes ...uint32) []hotchain.TxTrace {
+	var out []hotchain.TxTrace
+	for _, i := range indexes {
+		t := ledger.Trace{Dropped: uint64(i)}
+		for f := range 1 + i {
+			t.Frames = append(t.Frames, ledger.Frame{Depth: min(f, 1), Function: fmt.Sprintf("f%d", f),
+				MemBefore: 65536, MemAfter: 131072, GrowPages: 1, GrowGas: 7, Gas: 100 + uint64(i), Loads: uint64(f), Stores: 2})
+		}
+		out = append(out, hotchain.TxTrace{Index: i, Trace: t})
+	}
+	return out
+}
+
+// TestDecodeEntryBadTraces checks that an entry whose traces cannot be
+// the block's fails to decode, by both decoders alike.
+func TestDecodeEntryBadTraces(t *testing.T) {
+	alice, bob := testKey(1), testKey(2)
+	ex := executeIn(t, testDispatcher(t), hotchain.Meta{Height: 4}, tokenState(state{}), txs(alice, bob, 0, 1, 2))
+	c, _ := ex.commitment.MarshalBinary()
+	tests := []struct {
+		name string
+		e    tracedEntry
+	}{
+		{"no traces", tracedEntry{Traces: []hotchain.TxTrace{}}},
+		{"index past the block", tracedEntry{Traces: testTraces(2)}},
+		{"out of order", tracedEntry{Traces: append(testTraces(1), testTraces(0)...)}},
+		{"too many frames", tracedEntry{Traces: []hotchain.TxTrace{{Trace: ledger.Trace{Frames: make([]ledger.Frame, ledger.MaxTraceFrames+1)}}}}},
+		{"with a member", tracedEntry{Member: &memberInfo{ID: "n1"}, Traces: testTraces(0)}},
+		{"a member entry", tracedEntry{Kind: entryMember, Member: &memberInfo{ID: "n1"}, Traces: testTraces(0)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := tt.e
+			if e.Kind == 0 {
+				e.Kind, e.Block, e.Commitment = entryHotBlock, ex.block.Encode(), c
+			}
+			data, err := ledger.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkDecodeEntry(t, data)
+			if _, err := decodeEntry(3, data); err == nil {
+				t.Fatalf("decodeEntry(%s) succeeded, want an error", tt.name)
 			}
 		})
 	}
@@ -84,8 +149,12 @@ func entrySeeds(t testing.TB) [][]byte {
 	alice, bob := testKey(1), testKey(2)
 	d := testDispatcher(t)
 	var seeds [][]byte
-	for _, p := range [][]pendingTx{nil, txs(alice, bob, 0, 5), txs(alice, bob, 0, 1, 1<<62, 2)} {
-		ex := executeIn(t, d, hotchain.Meta{Height: 4}, tokenState(state{}), p)
+	for _, p := range []struct {
+		txs    []pendingTx
+		traced []uint32
+	}{{nil, nil}, {txs(alice, bob, 0, 5), nil}, {txs(alice, bob, 0, 1, 1<<62, 2), nil}, {txs(alice, bob, 0, 1, 1<<62, 2), []uint32{1, 2}}} {
+		ex := executeIn(t, d, hotchain.Meta{Height: 4}, tokenState(state{}), p.txs)
+		ex.traces = testTraces(p.traced...)
 		data, _, err := encodeBlockEntry(ex)
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +179,7 @@ func checkDecodeEntry(t testing.TB, data []byte) {
 	if (err == nil) != (wantErr == nil) {
 		t.Fatalf("decodeEntry(%x) error = %v, generic decoder's = %v", data, err, wantErr)
 	}
-	if !bytes.Equal(got.block, want.block) || !reflect.DeepEqual(got.update, want.update) ||
+	if !bytes.Equal(got.block, want.block) || !reflect.DeepEqual(got.update, want.update) || !reflect.DeepEqual(got.traces, want.traces) ||
 		!reflect.DeepEqual(got.member, want.member) || !reflect.DeepEqual(got.cold, want.cold) {
 		t.Fatalf("decodeEntry(%x) = %+v, generic decoder's = %+v", data, got, want)
 	}

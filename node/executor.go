@@ -105,6 +105,8 @@ type execution struct {
 	dropped    []pendingTxErr
 	nonces     map[ledger.Address]uint64 // each sender's next nonce after the block
 	dispatch   *dispatcher
+	traces     []hotchain.TxTrace // the VM traces of the block's txs that have one (trace.go)
+	traceBytes int                // what traces take in the log entry, about
 }
 
 // blockInput is what a block is executed from.
@@ -189,6 +191,9 @@ func (ex *execution) run(ctx context.Context, o *overlay, p pendingTx, height ui
 		TxID: p.id, Status: r.Status, GasUsed: r.GasUsed, Path: r.Path, Error: r.Error,
 		Events: r.Events, Result: r.Output,
 	})
+	if r.Trace != nil {
+		ex.addTrace(uint32(len(ex.block.Txs)-1), r.Trace)
+	}
 	ex.included = append(ex.included, p)
 }
 

@@ -116,6 +116,7 @@ func (n *Node) open(ctx context.Context, gen *hotchain.Genesis) error {
 // openVM starts the contract VM, its compiled code cached in the data dir.
 func (n *Node) openVM(ctx context.Context) error {
 	cfg := n.cfg.VM
+	cfg.Trace = cfg.Trace || n.cfg.VMTrace
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = filepath.Join(n.cfg.DataDir, "vmcache")
 	}
@@ -194,6 +195,11 @@ func (n *Node) listen() error {
 	acfg.Registry = reg
 	acfg.AdminToken = n.cfg.AdminToken
 	acfg.Pprof = n.cfg.Pprof
+	acfg.DebugDelay = n.cfg.DebugAPIDelay
+	if acfg.DebugDelay > 0 {
+		n.logger.Warn("debug API delay: every /v1/ request waits before it is served (for measuring clients against a slow API, never in production)",
+			"delay", acfg.DebugDelay)
+	}
 	ln, err := net.Listen("tcp", n.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("node: listen on %s: %w", n.cfg.HTTPAddr, err)
@@ -203,8 +209,10 @@ func (n *Node) listen() error {
 	if n.url == "" {
 		n.url = "http://" + ln.Addr().String()
 	}
+	srv := api.New(backend{n}, acfg)
 	n.server = &http.Server{
-		Handler:           failpointAPI(api.New(backend{n}, acfg).Handler()),
+		Handler:           failpointAPI(srv.Handler()),
+		ConnState:         srv.ConnState,       // the API's connection gauges
 		ReadHeaderTimeout: n.cfg.HeaderTimeout, // a client trickling its headers is cut off
 		ReadTimeout:       30 * time.Second,    // a body trickled in slowly holds memory
 		IdleTimeout:       2 * time.Minute,

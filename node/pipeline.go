@@ -122,7 +122,7 @@ func (p *pipeline) decoded(index uint64, data []byte) (decodedEntry, bool) {
 	for _, b := range p.blocks {
 		if len(b.data) == len(data) && bytes.Equal(b.data, data) {
 			u := &hotchain.Update{Index: index, Block: b.ex.block, Commitment: b.ex.commitment}
-			return decodedEntry{update: u, block: b.block}, true
+			return decodedEntry{update: u, block: b.block, traces: b.ex.traces}, true
 		}
 	}
 	return decodedEntry{}, false

@@ -54,6 +54,10 @@ type stateMachine struct {
 	crashAt  func(point string) bool
 	restores atomic.Int64 // snapshots restored into the store
 	rebuilds atomic.Int64 // rebuilds of a store that lost its state
+	// archived is the height of the last block archived as it was applied
+	// (or of a restored snapshot's head): a block is in the store a moment
+	// before it is in the archive, and trace reads wait for it (trace.go).
+	archived atomic.Uint64
 
 	mu     sync.Mutex
 	broken bool // an entry Raft counts as applied was not (see errBroken)
@@ -132,7 +136,7 @@ func (s *stateMachine) Apply(e consensus.Entry) error {
 	case d.cold != nil:
 		err = s.applyCold(e.Index, d.cold)
 	default:
-		err = s.applyBlock(d.update, d.block)
+		err = s.applyBlock(d.update, d.block, d.traces)
 	}
 	if err == nil || errors.Is(err, errStaleBlock) {
 		s.position = e.Index
@@ -195,10 +199,11 @@ func (s *stateMachine) applyCold(index uint64, e *coldEntry) error {
 	return nil
 }
 
-// applyBlock applies u, whose block is encoded as block, and archives it.
-// A block that does not extend the hot head at this place in the log is
-// skipped, by every node alike and on every replay.
-func (s *stateMachine) applyBlock(u *hotchain.Update, block []byte) error {
+// applyBlock applies u, whose block is encoded as block, and archives it
+// with the VM traces of its transactions. A block that does not extend the
+// hot head at this place in the log is skipped, by every node alike and on
+// every replay.
+func (s *stateMachine) applyBlock(u *hotchain.Update, block []byte, traces []hotchain.TxTrace) error {
 	if h := u.Block.Header; h.Height != s.logHead.Height+1 || h.Parent != s.logHead.Head {
 		s.logger.Warn("committed block does not extend the head; skipping it", "index", u.Index,
 			"height", h.Height, "head", s.logHead.Height)
@@ -212,12 +217,13 @@ func (s *stateMachine) applyBlock(u *hotchain.Update, block []byte) error {
 			}
 		}
 		if err == nil {
-			err = s.archive.Put(u.Block, block)
+			err = s.archive.PutWithTraces(u.Block, block, traces)
 		}
 		if err == nil {
 			s.fold(u.Block.Writes)
 			s.logHead = hotchain.Meta{Genesis: s.logHead.Genesis, Index: u.Index, Height: u.Block.Header.Height,
 				Head: u.Block.Header.Hash(), Commitment: u.Commitment}
+			s.archived.Store(u.Block.Header.Height)
 			s.applied(u)
 			return nil
 		}
@@ -466,6 +472,7 @@ func (s *stateMachine) Restore(r io.Reader) error {
 	}
 	s.resetDirty(dirty)
 	s.position, s.logHead = hdr.Index, head
+	s.archived.Store(head.Height) // the blocks below are backfilled, if at all, without traces
 	if keepHot {
 		s.logger.Info("store already holds the snapshot's state; keeping it", "store_index", meta.Index, "snapshot_index", head.Index)
 		s.chain.setHead(meta)

@@ -10,6 +10,13 @@
 // native twin that makes the same host calls and charges its export's
 // instruction gas costs exactly what the VM does.
 //
+// A VM configured with Config.Trace records a memory trace of every call
+// (Result.Trace): its frames, each with its memory before and after, its
+// growth and the gas that cost, and its own gas, loads and stores, from
+// wazero function listeners and two counters the instrumenter adds
+// (DESIGN.md). Tracing changes no gas and no outcome; off, nothing of it is
+// compiled in.
+//
 // Invariants:
 //   - Every call starts from the module's clean state: memory and mutable
 //     globals as instantiation leaves them. Pooled instances are restored to
@@ -17,6 +24,7 @@
 //   - A call that fails (abort, trap, out of gas, a broken limit) returns no
 //     writes, events or output; a call out of gas uses its whole limit.
 //   - The wall-clock deadline is a backstop, not metering.
+//   - A traced call's frames' gas sums to its gas used less its base cost.
 //
 // Must not import: node, hotchain, coldchain, bridge, consensus, api, client, cmd, contracts
 package vm

@@ -48,8 +48,9 @@ type Result struct {
 	// call ran out of gas: where it ran out differs between the paths.
 	HostGas uint64
 	// Trace is the call's memory trace when the VM was configured to
-	// record one (Config.Trace) and the call ran in the VM; nil otherwise.
-	// Same ignores it.
+	// record one (Config.Trace) and the call ran in the VM (Program.Run,
+	// whatever its status; without frames when no code ran); nil
+	// otherwise, as for native calls and deploys. Same ignores it.
 	Trace *ledger.Trace
 }
 

@@ -89,8 +89,9 @@ func valueTypes(ts []api.ValueType) []instrument.ValueType {
 // running is a call in progress in the VM, found by host functions in the
 // context.
 type running struct {
-	env *Env
-	gas api.MutableGlobal // the instance's gas counter
+	env   *Env
+	gas   api.MutableGlobal // the instance's gas counter
+	trace *tracer           // a traced VM's, nil otherwise
 }
 
 type runningKey struct{}

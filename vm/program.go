@@ -10,6 +10,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/dualchain/dualchain/ledger"
 	"github.com/dualchain/dualchain/vm/instrument"
@@ -28,6 +29,9 @@ type Program struct {
 
 	wasm  []byte // instrumented, to compile again after an eviction
 	pages uint32 // of initial memory
+
+	listen *listeners // a traced VM's: the listeners to compile with
+	names  []string   // a traced VM's: frame names by function index
 
 	mu       sync.Mutex
 	free     []*instance
@@ -72,8 +76,13 @@ type instance struct {
 	stopped bool         // the watchdog stopped a call: never reuse
 }
 
-// Run calls function with env on a clean instance.
+// Run calls function with env on a clean instance. A traced VM's result
+// always has a Trace, with no frames when no code ran (an unknown
+// function, or not enough gas for the call's base cost).
 func (p *Program) Run(ctx context.Context, env *Env, function string) (r Result) {
+	if p.vm.cfg.Trace {
+		defer emptyTrace(&r) // after stopped, which makes a new result
+	}
 	defer env.stopped(ledger.PathVM, &r)
 	env.chargeHost(GasCall + GasMemoryPage*uint64(max(p.pages, 1)-1))
 	if !p.exports[function] {
@@ -84,8 +93,19 @@ func (p *Program) Run(ctx context.Context, env *Env, function string) (r Result)
 		return env.result(ledger.PathVM, err)
 	}
 	err = p.call(in, env, function)
+	trace := in.run.trace.end()
 	p.put(ctx, in)
-	return env.result(ledger.PathVM, err)
+	r = env.result(ledger.PathVM, err)
+	r.Trace = trace
+	return r
+}
+
+// emptyTrace gives a traced VM's result a trace without frames when the
+// call stopped before any code ran.
+func emptyTrace(r *Result) {
+	if r.Trace == nil {
+		r.Trace = &ledger.Trace{}
+	}
 }
 
 // call runs the export on in, moving the gas left into the instance's
@@ -93,6 +113,9 @@ func (p *Program) Run(ctx context.Context, env *Env, function string) (r Result)
 func (p *Program) call(in *instance, env *Env, function string) error {
 	in.run.env = env
 	in.gas.Set(uint64(env.left))
+	if t := in.run.trace; t != nil {
+		t.begin(function, env.left)
+	}
 	p.vm.watch.begin(in)
 	_, err := in.fns[function].Call(in.ctx)
 	in.stopped = p.vm.watch.end(in)
@@ -136,12 +159,20 @@ func (p *Program) get(ctx context.Context) (*instance, error) {
 	}
 	// Evicted from the cache while a caller held it: compile it for this
 	// call alone. The instance keeps the compiled code alive.
-	compiled, err := p.vm.rt.CompileModule(ctx, p.wasm)
+	compiled, err := p.compile(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("vm: compile %x again: %w", p.Hash[:8], err)
 	}
 	defer compiled.Close(ctx)
 	return p.instantiate(ctx, compiled)
+}
+
+// compile compiles the instrumented module, with a traced VM's listeners.
+func (p *Program) compile(ctx context.Context) (wazero.CompiledModule, error) {
+	if p.listen != nil {
+		ctx = experimental.WithFunctionListenerFactory(ctx, p.listen)
+	}
+	return p.vm.rt.CompileModule(ctx, p.wasm)
 }
 
 func (p *Program) instantiate(ctx context.Context, compiled wazero.CompiledModule) (*instance, error) {
@@ -159,6 +190,9 @@ func (p *Program) instantiate(ctx context.Context, compiled wazero.CompiledModul
 		in.fns[f] = mod.ExportedFunction(f)
 	}
 	in.run.gas = in.gas
+	if p.listen != nil {
+		in.run.trace = newTracer(mod, p.names)
+	}
 	in.ctx, in.cancel = context.WithCancel(context.Background())
 	in.ctx = context.WithValue(in.ctx, runningKey{}, &in.run)
 	p.vm.watch.add(in)

@@ -32,6 +32,11 @@ type Config struct {
 	Fresh bool
 	// MaxPrograms bounds how many compiled modules are kept.
 	MaxPrograms int
+	// Trace records a memory trace of every call (Result.Trace): its
+	// frames, each with its memory sizes, growth, gas and loads and
+	// stores. It costs time on every function call (DESIGN.md); off, it
+	// costs nothing, as nothing of it is compiled in.
+	Trace bool
 }
 
 // DefaultConfig returns the configuration a node runs with.
@@ -116,6 +121,15 @@ func Options() instrument.Options {
 	return o
 }
 
+// options returns the instrumentation options of v's modules: a traced
+// VM's count memory accesses and name functions too, which changes neither
+// gas nor what is refused.
+func (v *VM) options() instrument.Options {
+	o := Options()
+	o.CountMemoryOps, o.FunctionNames = v.cfg.Trace, v.cfg.Trace
+	return o
+}
+
 // Compile validates, instruments and compiles code, or returns a cached
 // Program for it. The error of code that can never run wraps ErrInvalid.
 func (v *VM) Compile(ctx context.Context, code []byte) (*Program, error) {
@@ -126,18 +140,20 @@ func (v *VM) Compile(ctx context.Context, code []byte) (*Program, error) {
 	if p != nil {
 		return p, nil
 	}
-	m, err := instrument.Instrument(code, Options())
+	m, err := instrument.Instrument(code, v.options())
 	if err != nil {
 		return nil, err // wraps ErrInvalid
 	}
-	compiled, err := v.rt.CompileModule(ctx, m.Wasm)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
 	p = &Program{
-		Hash: h, Functions: m.Functions, vm: v, compiled: compiled,
+		Hash: h, Functions: m.Functions, vm: v,
 		exports: make(map[string]bool, len(m.Functions)), globals: m.Globals,
 		wasm: m.Wasm, pages: m.MemoryPages,
+	}
+	if v.cfg.Trace {
+		p.listen, p.names = newListeners(m), frameNames(m.Names)
+	}
+	if p.compiled, err = p.compile(ctx); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	for _, f := range m.Functions {
 		p.exports[f] = true

@@ -14,6 +14,10 @@ type Config struct {
 	Alloc       []ledger.Allocation // genesis balances
 	MempoolSize int                 // 0: 1,000
 	AutoCommit  bool                // commit a block at the end of every Submit
+	// Trace, if set, makes the VM trace of each transaction committed
+	// (nil: it has none), which the backend then serves as a node run
+	// with --vm-trace does (api.TraceBackend). SetTrace sets one too.
+	Trace func(rec *ledger.TxRecord) *ledger.Trace
 }
 
 // Backend is an in-memory api.Backend. It is safe for concurrent use.
@@ -28,6 +32,7 @@ type Backend struct {
 	blocks   []*ledger.Block           // blocks[h] is height h; 0 is genesis
 	records  map[ledger.Hash]*ledger.TxRecord
 	dropped  map[ledger.Hash]error
+	traces   map[ledger.Hash]*ledger.Trace
 	changed  chan struct{} // closed and replaced when a tx is committed or dropped
 }
 
@@ -41,7 +46,7 @@ func NewBackend(cfg Config) *Backend {
 	b := &Backend{
 		cfg: cfg, state: state{}, inPool: map[ledger.Hash]bool{},
 		expected: map[ledger.Address]uint64{}, records: map[ledger.Hash]*ledger.TxRecord{},
-		dropped: map[ledger.Hash]error{}, changed: make(chan struct{}),
+		dropped: map[ledger.Hash]error{}, traces: map[ledger.Hash]*ledger.Trace{}, changed: make(chan struct{}),
 	}
 	b.blocks = []*ledger.Block{b.genesis()}
 	return b

@@ -108,8 +108,14 @@ func (b *Backend) commitLocked() bool {
 func (b *Backend) recordLocked(blk *ledger.Block) {
 	for i := range blk.Txs {
 		id := blk.Receipts[i].TxID
-		b.records[id] = &ledger.TxRecord{
+		rec := &ledger.TxRecord{
 			Tx: blk.Txs[i], Receipt: blk.Receipts[i], Height: blk.Header.Height, Index: uint32(i),
+		}
+		b.records[id] = rec
+		if b.cfg.Trace != nil {
+			if t := b.cfg.Trace(rec); t != nil {
+				b.traces[id] = t
+			}
 		}
 	}
 	b.pending = nil

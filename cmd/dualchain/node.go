@@ -63,6 +63,7 @@ func (nf *nodeFlags) register(cmd *cobra.Command) {
 	f.IntVar(&c.MaxBlockTxs, "max-block-txs", c.MaxBlockTxs, "cut a block when this many txs are ready")
 	f.Uint64Var(&c.MaxBlockGas, "max-block-gas", c.MaxBlockGas, "or when the ready txs' gas limits add up to this: bounds how long a block of\ncontract calls can take")
 	f.StringVar(&c.Exec, "exec", c.Exec, "how calls with a native function run: native, vm (everything in the WebAssembly VM),\nor both (run both ways and fail any call whose results differ, logging both)")
+	f.BoolVar(&c.VMTrace, "vm-trace", c.VMTrace, "record a memory trace of every call frame of the calls the VM runs (memory sizes and growth, gas,\nloads and stores per frame; GET /v1/transactions/ID/trace), at a cost in VM speed. Only calls that\nrun in the VM have one: with --exec native, the default, the token's transfer runs natively;\n--exec vm runs every call in the VM. The leader records them; every node serves them")
 	f.DurationVar(&c.VM.Deadline, "vm-deadline", c.VM.Deadline, "stop a contract call that runs this long (a backstop: gas stops runaway calls first;\n0 turns it off, which makes loops in contracts up to 20x faster)")
 	f.IntVar(&c.MempoolSize, "mempool-size", c.MempoolSize, "most pending txs; beyond, submissions fail with mempool_full")
 	f.Uint64Var(&c.NonceWindow, "nonce-window", c.NonceWindow, "how far past its next nonce a sender may submit")
@@ -87,6 +88,7 @@ func (nf *nodeFlags) register(cmd *cobra.Command) {
 	f.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's net/http/pprof profiles under /debug/pprof/ on the --http listener, with no\nauthentication: for profiling a node on loopback only (go tool pprof http://ADDR/debug/pprof/profile)")
 	f.DurationVar(&c.HeaderTimeout, "header-timeout", c.HeaderTimeout, "close an API connection whose client has not sent a request's headers within this time")
 	f.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "API connections served at once; more wait to be accepted (in the kernel's backlog)")
+	f.DurationVar(&c.DebugAPIDelay, "debug-api-delay", 0, "dev nodes only (--dev): hold every /v1/ request this long before serving it, to measure\nclients against a slow API (e.g. 200ms)")
 	f.StringVar(&nf.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&nf.logFormat, "log-format", "text", "log format: text or json")
 }
@@ -106,6 +108,9 @@ func (nf *nodeFlags) config(w io.Writer) (node.Config, error) {
 	cfg.Raft.LogStore = node.RaftLogStore(nf.logStore)
 	if err := cfg.RaftTimeouts(nf.timeouts); err != nil {
 		return node.Config{}, usageErrorf("--raft-timeouts: %v", err)
+	}
+	if cfg.DebugAPIDelay != 0 && !cfg.Dev {
+		return node.Config{}, usageErrorf("--debug-api-delay is for dev nodes only: give --dev as well")
 	}
 	if err := cfg.Validate(); err != nil {
 		return node.Config{}, usageErrorf("%v", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		"--id", "n2", "--raft", "127.0.0.1:9100", "--peers", "n1=127.0.0.1:9101=http://h1:1/,n2=127.0.0.1:9100=http://h2:2",
 		"--admin-token", "tok", "--snapshot-threshold", "64", "--raft-log", "bolt", "--max-in-flight", "2",
 		"--checkpoint-interval", "2s", "--cold-block-interval", "50ms", "--max-cold-block-txs", "300", "--cold-pool-size", "900",
-		"--pprof", "--header-timeout", "3s", "--max-conns", "77")
+		"--pprof", "--header-timeout", "3s", "--max-conns", "77", "--vm-trace", "--debug-api-delay", "200ms")
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -45,6 +46,7 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		Raft:               node.DefaultConfig().Raft,
 		CheckpointInterval: 2 * time.Second, ColdBlockInterval: 50 * time.Millisecond, MaxColdBlockTxs: 300, ColdPoolSize: 900,
 		ColdCacheBytes: node.DefaultConfig().ColdCacheBytes, Pprof: true, HeaderTimeout: 3 * time.Second, MaxConns: 77,
+		VMTrace: true, DebugAPIDelay: 200 * time.Millisecond,
 	}
 	want.Raft.SnapshotThreshold, want.Raft.LogStore = 64, node.RaftLogStore("bolt")
 	if !reflect.DeepEqual(cfg, want) {
@@ -58,7 +60,8 @@ func TestNodeConfigFromFlags(t *testing.T) {
 		t.Fatalf("default config: %v", err)
 	}
 	def.Logger = nil
-	if want := node.DefaultConfig(); def.Store != want.Store || def.HTTPAddr != want.HTTPAddr || def.MaxBlockTxs != want.MaxBlockTxs || def.Pprof {
+	if want := node.DefaultConfig(); def.Store != want.Store || def.HTTPAddr != want.HTTPAddr || def.MaxBlockTxs != want.MaxBlockTxs || def.Pprof ||
+		def.VMTrace || def.DebugAPIDelay != 0 {
 		t.Errorf("default config = %+v, want node.DefaultConfig's values", def)
 	}
 }
@@ -85,9 +88,32 @@ func TestNodeBadFlags(t *testing.T) {
 		{"node", "--raft-log", "sqlite"},
 		{"node", "--raft-timeouts", "wan"},
 		{"node", "--id", ""},
+		{"node", "--max-block-txs", "1000001", "--mempool-size", "2000000"},
+		{"node", "--debug-api-delay", "-1s", "--dev"},
 	}
 	for _, args := range tests {
 		t.Run(args[len(args)-1], func(t *testing.T) { n.run(t, args...).fails(t, 2, "usage") })
+	}
+}
+
+// TestNodeDebugAPIDelayNeedsDev: --debug-api-delay is refused on a node
+// without --dev, with a usage error that says so.
+func TestNodeDebugAPIDelayNeedsDev(t *testing.T) {
+	n := &testNode{env: map[string]string{}}
+	r := n.run(t, "node", "--debug-api-delay", "200ms")
+	r.fails(t, 2, "usage")
+	if !strings.Contains(r.stderr, "--debug-api-delay is for dev nodes only") {
+		t.Errorf("stderr = %q, want it to say --debug-api-delay is for dev nodes only", r.stderr)
+	}
+}
+
+func TestNodeHelpVMTrace(t *testing.T) {
+	n := &testNode{env: map[string]string{}}
+	r := n.run(t, "node", "--help")
+	for _, want := range []string{"--vm-trace", "call frame", "VM speed", "--exec native", "--exec vm", "--debug-api-delay", "dev nodes only"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("node --help lacks %q", want)
+		}
 	}
 }
 

@@ -77,7 +77,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(a.nodeCmd(), a.keysCmd(), a.transferCmd(), a.balanceCmd(),
 		a.deployCmd(), a.callCmd(), a.txCmd(), a.statusCmd(), a.versionCmd(), a.clusterCmd(),
 		a.settleCmd(), a.depositCmd(), a.bridgeCmd(), a.coldCmd(), a.proofCmd(), a.auditCmd(),
-		a.demoCmd(), a.benchCmd())
+		a.demoCmd(), a.benchCmd(), a.exportCmd())
 	return root
 }
 

@@ -55,6 +55,31 @@
 // runaway recursion stops at the same depth and gas on every platform,
 // rather than where wazero's stack ends.
 //
+// # Counting memory accesses
+//
+// With Options.CountMemoryOps, two more exported mutable i64 globals,
+// LoadsGlobal and StoresGlobal, count the memory loads and stores a call
+// runs. Each metered block adds its static counts to them right after its
+// charge, with code that costs no gas: so, like gas, a block is counted
+// whole when it is entered, and a block that traps half-way has counted
+// all of its accesses. A load is one of i32.load … i64.load32_u (f32.load
+// and f64.load included), a store one of i32.store … i64.store32; a bulk
+// instruction counts once whatever its length: memory.copy as a load and a
+// store, memory.fill and memory.init as a store (memory.init reads a data
+// segment, not memory). memory.grow and memory.size are neither. The option
+// changes no gas, no index the module uses and nothing that is refused:
+// the counters come after the depth global, and the gas charges are the
+// same instructions in the same places.
+//
+// # Names and helpers
+//
+// Module.FirstHelper and Module.GrowHelper tell a runtime which functions
+// are the instrumentation's own, so that a profiler can leave them out.
+// With Options.FunctionNames, Module.Names names the module's functions
+// from its exports and its name section, which is read (its function
+// names only, every count bounded as elsewhere) but still not kept; a
+// malformed name section gives no names, never a refusal.
+//
 // # The instrumented module
 //
 // Charging subtracts from the exported mutable i64 global GasGlobal and traps

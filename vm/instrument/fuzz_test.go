@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -41,8 +42,9 @@ func seeds(t testing.TB) [][]byte {
 }
 
 // FuzzInstrument checks that Instrument never panics, that it refuses only
-// with ErrInvalid, and that what it accepts compiles in wazero, decodes with
-// wabin (a second decoder) and comes out the same when instrumented again.
+// with ErrInvalid, and the same with counting and names on, and that what
+// it accepts compiles in wazero, decodes with wabin (a second decoder), with
+// or without counting, and comes out the same when instrumented again.
 func FuzzInstrument(f *testing.F) {
 	for _, s := range seeds(f) {
 		f.Add(s)
@@ -51,6 +53,10 @@ func FuzzInstrument(f *testing.F) {
 	opts := instrument.DefaultOptions()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := instrument.Instrument(b, opts)
+		counted, cerr := instrument.Instrument(b, counting())
+		if !reflect.DeepEqual(err, cerr) {
+			t.Fatalf("Instrument = %v, with counting and names %v", err, cerr)
+		}
 		if err != nil {
 			if !errors.Is(err, instrument.ErrInvalid) {
 				t.Fatalf("Instrument = %v, want ErrInvalid", err)
@@ -59,6 +65,8 @@ func FuzzInstrument(f *testing.F) {
 		}
 		compile(t, m.Wasm)
 		checkWabin(t, m)
+		compile(t, counted.Wasm)
+		checkWabin(t, counted)
 		again, err := instrument.Instrument(b, opts)
 		if err != nil || !bytes.Equal(again.Wasm, m.Wasm) {
 			t.Fatalf("Instrument again = %v, or different bytes", err)

@@ -96,6 +96,19 @@ func appendCharge(b []byte, gas uint32, cost int64) []byte {
 	return appendTrapIfNegative(b, gas)
 }
 
+// appendCount appends, for n > 0: counter += n. It costs no gas.
+func appendCount(b []byte, counter uint32, n int64) []byte {
+	if n == 0 {
+		return b
+	}
+	b = append(b, wasm.OpcodeGlobalGet)
+	b = appendU32(b, counter)
+	b = append(b, wasm.OpcodeI64Const)
+	b = appendS64(b, n)
+	b = append(b, wasm.OpcodeI64Add, wasm.OpcodeGlobalSet)
+	return appendU32(b, counter)
+}
+
 // appendTrapIfNegative appends: if gas < 0 { unreachable }.
 func appendTrapIfNegative(b []byte, gas uint32) []byte {
 	b = append(b, wasm.OpcodeGlobalGet)

@@ -16,6 +16,16 @@ type Module struct {
 	Functions   []string // callable exports: exported functions of type () -> (), sorted
 	MemoryPages uint32   // initial memory pages
 	Globals     []string // export names of the module's mutable globals, by global index
+
+	// FirstHelper is the index of the first function instrumentation
+	// added: every function from it on is a helper, not the module's own.
+	// GrowHelper is the helper memory.grow became, 0 when no code grows
+	// memory (a helper is never function 0).
+	FirstHelper, GrowHelper uint32
+	// Names names the module's functions by index, imports included, with
+	// Options.FunctionNames: a function's first export name, else its name
+	// in the name section, else "". Nil without the option.
+	Names []string
 }
 
 // instrumenter holds what metering one module shares across its functions.
@@ -24,6 +34,8 @@ type instrumenter struct {
 	opts        *Options
 	gas         uint32 // index of the gas global
 	depth       uint32 // index of the call depth global, right after it
+	loads       uint32 // with Options.CountMemoryOps, the loads and stores
+	stores      uint32 // counting globals, right after the depth global
 	helpers     []helper
 	helperIndex map[helper]uint32
 }
@@ -46,7 +58,8 @@ func Instrument(wasm []byte, opts Options) (*Module, error) {
 	if err := m.check(&opts); err != nil {
 		return nil, err
 	}
-	in := &instrumenter{m: m, opts: &opts, gas: uint32(len(m.globals)), depth: uint32(len(m.globals)) + 1, helperIndex: make(map[helper]uint32)}
+	n := uint32(len(m.globals))
+	in := &instrumenter{m: m, opts: &opts, gas: n, depth: n + 1, loads: n + 2, stores: n + 3, helperIndex: make(map[helper]uint32)}
 	bodies := make([][]byte, len(m.code))
 	for i := range m.code {
 		if bodies[i], err = in.meter(len(m.imports)+i, &m.code[i]); err != nil {
@@ -60,12 +73,20 @@ func Instrument(wasm []byte, opts Options) (*Module, error) {
 		return nil, err
 	}
 	out := in.output(bodies)
-	return &Module{
+	res := &Module{
 		Wasm:        encode(out),
 		Functions:   m.callable(),
 		MemoryPages: m.memory.min,
 		Globals:     append(m.mutableGlobals(), DepthGlobal),
-	}, nil
+		FirstHelper: uint32(len(m.imports) + len(m.funcs)),
+	}
+	if i, ok := in.helperIndex[helper{kind: helperGrow}]; ok {
+		res.GrowHelper = i
+	}
+	if opts.FunctionNames {
+		res.Names = m.functionNames()
+	}
+	return res, nil
 }
 
 // validate compiles b with wazero's interpreter, which validates it fully.
@@ -107,6 +128,14 @@ func (in *instrumenter) output(bodies [][]byte) *module {
 	out.exports = append(slices.Clip(m.exports),
 		export{name: GasGlobal, kind: externGlobal, index: in.gas},
 		export{name: DepthGlobal, kind: externGlobal, index: in.depth})
+	if in.opts.CountMemoryOps {
+		out.globals = append(out.globals,
+			global{raw: []byte{byte(I64), 1, 0x42, 0, 0x0b}}, // loads, i64 0
+			global{raw: []byte{byte(I64), 1, 0x42, 0, 0x0b}}) // stores, i64 0
+		out.exports = append(out.exports,
+			export{name: LoadsGlobal, kind: externGlobal, index: in.loads},
+			export{name: StoresGlobal, kind: externGlobal, index: in.stores})
+	}
 	for i, g := range m.globals {
 		if g.mutable {
 			out.exports = append(out.exports, export{name: globalExportName(i), kind: externGlobal, index: uint32(i)})

@@ -23,6 +23,8 @@ type meter struct {
 	block []byte // the current metered block's code, not yet charged
 	cost  int64  // what the current block costs
 	ctrl  []byte // open control frames
+
+	loads, stores int64 // the current block's memory accesses, with Options.CountMemoryOps
 }
 
 // meter returns the instrumented body of f, the function at index fn.
@@ -66,6 +68,9 @@ func (mt *meter) instruction() {
 	mt.immediates(op, info.imm, at)
 	if r.err != nil {
 		return
+	}
+	if info.imm == immMemarg { // the loads (0x28–0x35) and stores (0x36–0x3e)
+		mt.access(op <= wasm.OpcodeI64Load32U, op >= wasm.OpcodeI32Store)
 	}
 	switch info.class {
 	case opMarker:
@@ -113,13 +118,29 @@ func (mt *meter) count(code []byte) {
 	mt.cost++
 }
 
-// flush ends the current metered block: its charge, then its code.
+// access counts a memory load, store or both in the current block.
+func (mt *meter) access(load, store bool) {
+	if load {
+		mt.loads++
+	}
+	if store {
+		mt.stores++
+	}
+}
+
+// flush ends the current metered block: its charge and, with
+// CountMemoryOps, its count of loads and stores, then its code.
 func (mt *meter) flush() {
 	if mt.cost > 0 {
 		mt.out = appendCharge(mt.out, mt.in.gas, mt.cost)
 	}
+	if mt.in.opts.CountMemoryOps {
+		mt.out = appendCount(mt.out, mt.in.loads, mt.loads)
+		mt.out = appendCount(mt.out, mt.in.stores, mt.stores)
+	}
 	mt.out = append(mt.out, mt.block...)
 	mt.block, mt.cost = mt.block[:0], 0
+	mt.loads, mt.stores = 0, 0
 }
 
 // marker handles else and end, which cost nothing and end a block.
@@ -238,6 +259,7 @@ func (mt *meter) misc(start, at int) {
 		data := r.u32()
 		mt.memoryIndex()
 		call = mt.in.call(helper{kind: helperInit, data: data})
+		mt.access(false, true) // from a data segment, not memory
 	case sub == miscDataDrop:
 		// A dropped segment stays dropped in the instance: a pooled
 		// instance could not start the next call clean.
@@ -248,9 +270,11 @@ func (mt *meter) misc(start, at int) {
 		mt.memoryIndex()
 		mt.memoryIndex()
 		call = mt.in.call(helper{kind: helperCopy})
+		mt.access(true, true)
 	case sub == miscMemoryFill:
 		mt.memoryIndex()
 		call = mt.in.call(helper{kind: helperFill})
+		mt.access(false, true)
 	case sub > miscMemoryFill && sub <= miscTableFill:
 		r.failAt(at, "table-changing instruction %s refused", miscName(sub))
 	default:

@@ -21,6 +21,7 @@ type module struct {
 	dataCount []byte // the data count section's contents, nil if absent
 	code      []function
 	data      []byte // the data section's contents, nil if absent
+	names     []byte // the first name section's contents after its name, nil if absent
 }
 
 // importEntry is a function import: the only kind a module may have.
@@ -125,8 +126,11 @@ func sectionRank(id byte) int {
 func (m *module) readSection(id byte, r *reader, at int) {
 	switch id {
 	case wasm.SectionIDCustom:
-		r.name()
-		r.bytes(len(r.buf) - r.pos)
+		name := r.name()
+		contents := r.bytes(len(r.buf) - r.pos)
+		if name == "name" && m.names == nil {
+			m.names = contents[:len(contents):len(contents)]
+		}
 	case wasm.SectionIDType:
 		m.readTypes(r)
 	case wasm.SectionIDImport:

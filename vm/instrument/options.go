@@ -73,6 +73,15 @@ const DepthGlobal = "__dc_depth"
 // runtime sets it before a call and reads it after; negative means out of gas.
 const GasGlobal = "__dc_gas"
 
+// LoadsGlobal and StoresGlobal are the exported mutable i64 globals that
+// count the memory load and store instructions run, with
+// Options.CountMemoryOps. They start at 0 and only grow: a runtime reads
+// them before and after what it measures.
+const (
+	LoadsGlobal  = "__dc_loads"
+	StoresGlobal = "__dc_stores"
+)
+
 // ReservedPrefix starts every export name the instrumentation adds; a module
 // may not export a name that starts with it.
 const ReservedPrefix = "__dc_"
@@ -99,6 +108,13 @@ type Options struct {
 	BulkChunkCost int64 // rounded up
 	AllowFloat    bool  // tests only: let floating point through (toolchain output such as Go's)
 	AllowImports  bool  // tests only: allow any function import (such as WASI's)
+
+	// CountMemoryOps adds LoadsGlobal and StoresGlobal and the code that
+	// counts into them (see the package documentation). It changes no
+	// gas and nothing that is refused.
+	CountMemoryOps bool
+	// FunctionNames fills Module.Names. It changes nothing else.
+	FunctionNames bool
 }
 
 // maxPrice bounds every price so no charge can overflow an int64: at most

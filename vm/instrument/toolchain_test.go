@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -88,6 +89,11 @@ func runWASI(t testing.TB, cfg wazero.RuntimeConfig, b []byte, gas *int64) strin
 func TestGoProgram(t *testing.T) {
 	plain := buildGo(t)
 	m := mustInstrument(t, plain, toolchainOptions())
+	named := toolchainOptions()
+	named.FunctionNames = true
+	if names := mustInstrument(t, plain, named).Names; !slices.Contains(names, "main.main") || !slices.Contains(names, "_start") {
+		t.Errorf("Names of %d functions lack main.main (name section) or _start (export)", len(names))
+	}
 	want := runWASI(t, wazero.NewRuntimeConfigInterpreter(), plain, nil)
 	if want == "" {
 		t.Fatal("the plain program printed nothing")
@@ -196,11 +202,12 @@ func TestRustContract(t *testing.T) {
 	want, _ := run(plain, 0)
 	got1, used1 := run(m.Wasm, 1<<40)
 	got2, used2 := run(m.Wasm, 1<<40)
-	if len(want) != 8 || !bytes.Equal(got1, want) || !bytes.Equal(got2, want) {
-		t.Errorf("hash output = %x, %x, want %x twice", got1, got2, want)
+	got3, used3 := run(mustInstrument(t, plain, counting()).Wasm, 1<<40)
+	if len(want) != 8 || !bytes.Equal(got1, want) || !bytes.Equal(got2, want) || !bytes.Equal(got3, want) {
+		t.Errorf("hash output = %x, %x, counted %x, want %x", got1, got2, got3, want)
 	}
-	if used1 <= 0 || used1 != used2 {
-		t.Errorf("gas used on two runtimes = %d, %d, want the same positive amount", used1, used2)
+	if used1 <= 0 || used1 != used2 || used3 != used1 {
+		t.Errorf("gas used on two runtimes = %d, %d, counted %d, want the same positive amount", used1, used2, used3)
 	}
 	t.Logf("%d-byte module, %d bytes instrumented, %d gas", len(plain), len(m.Wasm), used1)
 }
