@@ -1,7 +1,7 @@
 # dualchain's make targets. `make demo` is the README's first command;
 # `make test` is its test command and what CI runs.
 
-.PHONY: demo run test build bench perf-report vet soak robustness contracts fuzz
+.PHONY: demo run test build bench bench-export perf-report vet soak robustness contracts fuzz
 
 DEMO_ARGS ?=
 demo: ## the whole story on a local 3-node cluster, narrated and verified (installs Debian's redis-server when missing and it can)
@@ -41,3 +41,6 @@ fuzz: ## every fuzz target of the module for FUZZTIME each (FUZZTIME=5m); a cras
 SOAK_COUNT ?= 20
 soak: ## the kill -9 / restart tests of real processes on real Redis (one node, the cluster's failures, the bridge story), SOAK_COUNT times (CI runs each once)
 	go test -race -tags invariants -run 'TestKillNodeLosesNothing|TestClusterRecovery|TestBridgeStoryOnThreeNodes' -count $(SOAK_COUNT) -timeout 120m ./internal/e2e
+
+bench-export: ## the benchmark of `dualchain export` in docs/export.md: a dev node with TXS traced transfers (1,000,000), exported by range and --per-tx (1 to 1,000 workers, and against a 200 ms delay); about 25 minutes
+	bash scripts/bench-export.sh
