@@ -11,7 +11,8 @@
 //	GET  /v1/blocks/{height}       one hot block (BlockView); ?writes=true adds the write set, ?traces=true the VM traces
 //	GET  /v1/blocks/{height}/raw   one hot block in its canonical CBOR (application/cbor)
 //	GET  /v1/blocks/latest         the head block (genesis on a fresh chain, if served)
-//	GET  /v1/blocks?from=H&to=H    a bounded range (BlocksPage); ?traces=true adds the VM traces
+//	GET  /v1/blocks?from=H&to=H    a bounded range (BlocksPage); ?traces=true adds the VM traces;
+//	                               in CBOR (RawBlocksPage: canonical blocks, traces beside) if Accept prefers it
 //	GET  /v1/accounts/{addr}       balance and next nonce
 //	GET  /v1/cold/accounts/{addr}  cold balance and next cold nonce (ColdBackend)
 //	GET  /v1/cold/blocks/{height}  one cold block (ledger.ColdBlock); also /latest
@@ -23,6 +24,8 @@
 //	GET  /metrics                  Prometheus text format
 //
 // Invariants:
+//   - A range page is walked once (walkRange) for both its forms, so the
+//     JSON and the CBOR page of a request hold the same blocks and next.
 //   - Every error a client sees is JSON {"error":{"code":...,"message":...}}
 //     with a code from the table in errors.go. Errors in the request itself
 //     get their code where they are found (requestError); a backend error

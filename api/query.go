@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -79,7 +80,7 @@ func (s *Server) serveBlock(w http.ResponseWriter, r *http.Request, h uint64, la
 	}
 	v := NewBlockView(b, writes)
 	if traces {
-		if _, err := s.addTraces(r.Context(), &v); err != nil {
+		if err := s.addTraces(r.Context(), &v); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -100,11 +101,17 @@ func blockParams(r *http.Request) (writes, traces bool, err error) {
 // getBlocks serves GET /v1/blocks?from=H1&to=H2: heights H1 to H2
 // inclusive, at most MaxRangeBlocks of them, cut at the head; to defaults
 // to from+MaxRangeBlocks-1. Past MaxRangeTxs transactions the page ends
-// early with Next set.
+// early with Next set. The page is a BlocksPage in JSON, or a
+// RawBlocksPage in CBOR when the Accept header prefers it.
 func (s *Server) getBlocks(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Accept")
 	from, to, err := s.parseRange(r)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if prefersCBOR(r.Header.Get("Accept")) {
+		s.getRawBlocks(w, r, from, to)
 		return
 	}
 	page, err := s.blockPage(r, from, to)
@@ -158,32 +165,52 @@ func (s *Server) blockPage(r *http.Request, from, to uint64) (BlocksPage, error)
 		return BlocksPage{}, err
 	}
 	page := BlocksPage{Blocks: []BlockView{}}
+	page.Next, err = s.walkRange(r.Context(), from, to, traces, func(b *ledger.Block, tr []*ledger.Trace) {
+		v := NewBlockView(b, writes)
+		for i, t := range tr {
+			v.Txs[i].Trace = t
+		}
+		page.Blocks = append(page.Blocks, v)
+	})
+	if err != nil {
+		return BlocksPage{}, err
+	}
+	return page, nil
+}
+
+// walkRange reads the blocks of a range page, from..to, and hands each to
+// add with, when traces, its transactions' traces by index (nil where the
+// node has none; a nil slice without a TraceBackend). It stops before a
+// block once the page holds MaxRangeTxs transactions or MaxRangeFrames
+// frames, and returns that block's height as the page's next (0 when the
+// page reaches to). A backend that keeps no block 0 has it skipped. The
+// JSON and the CBOR page are both walked here, so they cut alike.
+func (s *Server) walkRange(ctx context.Context, from, to uint64, traces bool, add func(*ledger.Block, []*ledger.Trace)) (next uint64, err error) {
 	txs, frames := 0, 0
 	for i := uint64(0); from <= to && i <= to-from; i++ {
 		h := from + i
 		if txs >= MaxRangeTxs || frames >= MaxRangeFrames {
-			page.Next = h
-			break
+			return h, nil
 		}
-		b, err := s.b.Block(r.Context(), h)
+		b, err := s.b.Block(ctx, h)
 		if h == 0 && hasCode(err, CodeNotFound) {
 			continue // a backend need not keep genesis as a block
 		}
 		if err != nil {
-			return BlocksPage{}, fmt.Errorf("block %d: %w", h, err)
+			return 0, fmt.Errorf("block %d: %w", h, err)
 		}
-		v := NewBlockView(b, writes)
+		var tr []*ledger.Trace
 		if traces {
-			n, err := s.addTraces(r.Context(), &v)
-			if err != nil {
-				return BlocksPage{}, err
+			var n int
+			if tr, n, err = s.blockTraces(ctx, h, len(b.Txs)); err != nil {
+				return 0, err
 			}
 			frames += n
 		}
-		page.Blocks = append(page.Blocks, v)
+		add(b, tr)
 		txs += len(b.Txs)
 	}
-	return page, nil
+	return 0, nil
 }
 
 // getAccount serves GET /v1/accounts/{addr}.

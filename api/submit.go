@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/dualchain/dualchain/ledger"
 )
@@ -215,7 +216,8 @@ func (s *Server) writeSubmit(w http.ResponseWriter, r *http.Request, res []TxRes
 	s.writeJSON(w, status, resp)
 }
 
-// writeCBOR answers 200 with the CBOR appendTo makes.
+// writeCBOR answers 200 with the CBOR appendTo makes, its length
+// announced: a client can tell a body cut short from a whole one.
 func (s *Server) writeCBOR(w http.ResponseWriter, r *http.Request, appendTo func([]byte) ([]byte, error)) {
 	data, err := appendTo(nil)
 	if err != nil {
@@ -223,6 +225,7 @@ func (s *Server) writeCBOR(w http.ResponseWriter, r *http.Request, appendTo func
 		return
 	}
 	w.Header().Set("Content-Type", MediaCBOR)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)
 	if _, err := w.Write(data); err != nil {
 		s.log.Debug("write response", "err", err)

@@ -63,22 +63,33 @@ func (s *Server) txTrace(ctx context.Context, id ledger.Hash) (*ledger.Trace, er
 	return t, err
 }
 
-// addTraces sets the traces of block view v's transactions, and returns
-// how many frames they hold.
-func (s *Server) addTraces(ctx context.Context, v *BlockView) (frames int, err error) {
+// addTraces sets the traces of block view v's transactions.
+func (s *Server) addTraces(ctx context.Context, v *BlockView) error {
+	tr, _, err := s.blockTraces(ctx, v.Height, len(v.Txs))
+	for i, t := range tr {
+		v.Txs[i].Trace = t
+	}
+	return err
+}
+
+// blockTraces returns the traces of the txs transactions of block height,
+// by index (nil where the node has none), and how many frames they hold;
+// nil without a TraceBackend or transactions.
+func (s *Server) blockTraces(ctx context.Context, height uint64, txs int) ([]*ledger.Trace, int, error) {
 	tb, ok := s.b.(TraceBackend)
-	if !ok || len(v.Txs) == 0 {
-		return 0, nil
+	if !ok || txs == 0 {
+		return nil, 0, nil
 	}
-	traces, err := tb.Traces(ctx, v.Height, v.Height)
+	traces, err := tb.Traces(ctx, height, height)
 	if err != nil {
-		return 0, fmt.Errorf("traces of block %d: %w", v.Height, err)
+		return nil, 0, fmt.Errorf("traces of block %d: %w", height, err)
 	}
-	for i := range v.Txs {
-		if t := traces[ledger.TxKey(v.Height, v.Txs[i].Index)]; t != nil {
-			v.Txs[i].Trace = t
+	out, frames := make([]*ledger.Trace, txs), 0
+	for i := range out {
+		if t := traces[ledger.TxKey(height, uint32(i))]; t != nil {
+			out[i] = t
 			frames += len(t.Frames)
 		}
 	}
-	return frames, nil
+	return out, frames, nil
 }

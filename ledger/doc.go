@@ -12,7 +12,7 @@
 //   - Signatures follow ZIP-215, and the single and batch verifiers accept
 //     exactly the same signatures.
 //   - Hot paths encode and decode by hand (txcodec.go, blockcodec.go,
-//     txdecode.go), never differently from the generic encoder: a hand-written
+//     txdecode.go, trace_cbor.go), never differently from the generic encoder: a hand-written
 //     encoder writes the bytes Marshal would (tests compare them), and a
 //     hand-written decoder reads only the canonical encoding, handing any
 //     other input to the generic decoder, so it accepts and refuses exactly

@@ -15,7 +15,9 @@
 #      of it, once: each run is a million requests);
 #   4. the node restarted with --debug-api-delay DELAY (200ms), then
 #      --per-tx --workers 1000 over the whole chain; its files must equal
-#      the range export's (diff -r).
+#      the range export's (diff -r); then the issue's comparison, a Python
+#      asyncio client with 1,000 tasks fetching the same transactions one
+#      request each (scripts/asyncio-fetch.py, standard library only).
 #
 # It prints a report (also in DIR/report.md). Every server it starts listens
 # on 127.0.0.1 and is stopped by PID when it ends.
@@ -130,6 +132,21 @@ export_run per-tx-1000-delay --per-tx --workers 1000 --to "$head"
 diff -r "$DIR/out/range-csv-zstd-1" "$DIR/out/per-tx-1000-delay"
 echo "   its files equal the range export's (diff -r)"
 
+echo "== the same with Python asyncio (scripts/asyncio-fetch.py, 1,000 tasks)"
+python3 -c '
+import csv, glob, sys
+for f in sorted(glob.glob(sys.argv[1] + "/txs-*.csv")):
+    for row in csv.DictReader(open(f)):
+        print(row["id"])
+' "$DIR/out/range-csv-none" >"$DIR/ids.txt"
+python3 scripts/asyncio-fetch.py --node "$node_url" --ids "$DIR/ids.txt" --tasks 1000 >"$DIR/python-1000-delay.json"
+python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+n, secs, rate, errs = s["requests"], s["seconds"], s["requests_per_second"], s["errors"]
+print(f"   {n:,} requests in {secs:.1f}s, {rate:,.0f} req/s, {errs} errors")
+' "$DIR/python-1000-delay.json"
+
 python3 - "$DIR" "$RUNS" "$DELAY" <<'EOF' | tee "$DIR/report.md"
 import json, statistics, sys
 d, runs, delay = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -151,6 +168,8 @@ for n in ["per-tx-100", "per-tx-1000"]:
     print(f"| --per-tx | {r['workers']} | {r['txs']:,} | {r['seconds']:.1f} | {r['txs_per_second']:,.0f} | {r['requests_per_second']:,.0f} |")
 r = s("per-tx-1000-delay")
 print(f"| --per-tx, node delay {delay} | {r['workers']} | {r['txs']:,} | {r['seconds']:.1f} | {r['txs_per_second']:,.0f} | {r['requests_per_second']:,.0f} |")
+py = s("python-1000-delay")
+print(f"| Python asyncio client (stdlib), node delay {delay} | 1000 tasks | {py['requests']:,} | {py['seconds']:.1f} | {py['requests_per_second']:,.0f} | {py['requests_per_second']:,.0f} |")
 print()
 print("| format | bytes per 1,000 txs | txs | frames | blocks | events | seconds |")
 print("|---|---|---|---|---|---|---|")

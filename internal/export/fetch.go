@@ -2,8 +2,10 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dualchain/dualchain/api"
 	"github.com/dualchain/dualchain/client"
@@ -21,6 +23,9 @@ type fetcher struct {
 	perTx  bool // each transaction with its own GET /v1/transactions/{id}
 	window *window
 	st     *stats
+	// jsonPages is set once the node answered a CBOR range page in JSON:
+	// it is older than the CBOR page.
+	jsonPages atomic.Bool
 }
 
 // chunk fetches heights from to to, the seq-th chunk of the run.
@@ -50,11 +55,7 @@ func (f *fetcher) hotBlocks(ctx context.Context, seq, from, to uint64) ([]api.Bl
 		return fmt.Sprintf("GET /v1/blocks?from=%d&to=%d", next, to)
 	}
 	get := func(ctx context.Context, next uint64) ([]api.BlockView, uint64, error) {
-		p, err := f.c.BlockPage(ctx, next, to, traces)
-		if err != nil {
-			return nil, 0, err
-		}
-		return p.Blocks, p.Next, nil
+		return f.hotPage(ctx, next, to, traces)
 	}
 	blocks, err := fetchPages(ctx, f, seq, from, to, what, get, func(b *api.BlockView) (uint64, int) { return b.Height, len(b.Txs) })
 	if err != nil || !f.perTx {
@@ -67,6 +68,40 @@ func (f *fetcher) hotBlocks(ctx context.Context, seq, from, to uint64) ([]api.Bl
 		}
 	}
 	return blocks, f.perTxViews(ctx, seq, views)
+}
+
+// hotPage gets one page of hot blocks in CBOR, which costs both sides a
+// fraction of the JSON page (decoding traced JSON pages was most of an
+// export's CPU), and makes the JSON page's views of it. A node that
+// answers JSON (one older than the CBOR page) is asked for JSON pages
+// from then on.
+func (f *fetcher) hotPage(ctx context.Context, from, to uint64, traces bool) ([]api.BlockView, uint64, error) {
+	if !f.jsonPages.Load() {
+		p, err := f.c.RawBlockPage(ctx, from, to, traces)
+		if !errors.Is(err, client.ErrNotCBOR) {
+			return rawPageViews(p, err)
+		}
+		f.jsonPages.Store(true)
+	}
+	p, err := f.c.BlockPage(ctx, from, to, traces)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p.Blocks, p.Next, nil
+}
+
+// rawPageViews returns the views and next of p, which RawBlockPage
+// returned with err. Traces that do not fit the page's blocks are
+// ErrBadAnswer: asking again would get them again.
+func rawPageViews(p *api.RawBlocksPage, err error) ([]api.BlockView, uint64, error) {
+	if err != nil {
+		return nil, 0, err
+	}
+	views, err := p.Views()
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", ErrBadAnswer, err)
+	}
+	return views, p.Next, nil
 }
 
 // coldBlocks lists the cold blocks from to to with GET /v1/cold/blocks

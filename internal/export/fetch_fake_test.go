@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,14 +32,15 @@ const (
 	fault429              // 429 with Retry-After: 1
 	fault404              // 404 not_found
 	faultReset            // the headers and half the body, then the connection is closed
-	faultTruncated        // 200 with half the JSON body, as a whole response
+	faultTruncated        // 200 with half the body (JSON or CBOR), as a whole response
 	faultHang             // no answer until the client gives up
 	faultWrongIndex       // a transaction at another index than its block's
+	faultStrayTrace       // a CBOR page with a trace of a transaction it does not hold
 )
 
 func (f fault) String() string {
 	return [...]string{"none", "500", "503", "429 with Retry-After", "404", "reset mid-body",
-		"truncated JSON", "hung request", "wrong index"}[f]
+		"truncated body", "hung request", "wrong index", "stray trace"}[f]
 }
 
 // fakeNode serves the read API an export uses over synthetic hot and cold
@@ -56,11 +58,15 @@ type fakeNode struct {
 	// Set before the export starts.
 	delay time.Duration                       // before every answer
 	fault func(uri string, attempt int) fault // attempt counts from 1 per URI
+	// jsonOnly makes the node one older than the CBOR range page: it
+	// answers GET /v1/blocks in JSON whatever the Accept header asks.
+	jsonOnly bool
 
 	mu       sync.Mutex
 	attempts map[string][]time.Time // by request URI
 
 	requests, cutPages     atomic.Int64
+	cborPages, jsonPages   atomic.Int64 // GET /v1/blocks answered in each form
 	inFlight, peakInFlight atomic.Int64
 	open, peakOpen, opened atomic.Int64
 	hung                   chan struct{} // closed at cleanup: hung handlers return
@@ -258,16 +264,16 @@ func (fw *faultWriter) Write(body []byte) (int, error) {
 			return 0, err
 		}
 		defer conn.Close()
-		writeHead(buf, len(body))
+		writeHead(buf, fw.Header().Get("Content-Type"), len(body))
 		buf.Write(half)
 		return 0, buf.Flush()
 	}
 	return fw.ResponseWriter.Write(body)
 }
 
-// writeHead writes a 200's head announcing size bytes of JSON.
-func writeHead(buf *bufio.ReadWriter, size int) {
-	fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", size)
+// writeHead writes a 200's head announcing size bytes of contentType.
+func writeHead(buf *bufio.ReadWriter, contentType string, size int) {
+	fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", contentType, size)
 }
 
 func (n *fakeNode) connState(_ net.Conn, s http.ConnState) {
@@ -294,30 +300,65 @@ func (n *fakeNode) status(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, api.Status{ChainID: fakeChainID, Height: uint64(len(n.hot)), CaughtUp: true})
 }
 
+// blocks serves GET /v1/blocks?from=&to=: in CBOR when the Accept header
+// names application/cbor (unless jsonOnly), as the node does when it
+// prefers it, else in JSON.
 func (n *fakeNode) blocks(w http.ResponseWriter, r *http.Request) {
 	from, to, ok := n.parseRange(w, r, len(n.hot))
 	if !ok {
 		return
 	}
 	traces := r.URL.Query().Get("traces") == "true"
-	page := api.BlocksPage{Blocks: []api.BlockView{}}
-	txs := 0
-	for h := from; h <= to; h++ {
-		if txs >= n.pageTxs {
-			page.Next = h
-			n.cutPages.Add(1)
-			break
+	if !n.jsonOnly && strings.Contains(r.Header.Get("Accept"), api.MediaCBOR) {
+		n.cborPages.Add(1)
+		page := n.rawPage(from, to, traces)
+		if fw, ok := w.(*faultWriter); ok && fw.f == faultStrayTrace {
+			page.Traces = append(page.Traces, api.BlockTxTrace{Height: from, Index: 1_000})
 		}
-		v := api.NewBlockView(n.hot[h-1], false)
+		writeCBOR(w, page)
+		return
+	}
+	n.jsonPages.Add(1)
+	page := api.BlocksPage{Blocks: []api.BlockView{}}
+	page.Next = n.walk(from, to, func(b *ledger.Block) {
+		v := api.NewBlockView(b, false)
 		for i := range v.Txs {
 			if traces {
 				v.Txs[i].Trace = n.traces[v.Txs[i].ID]
 			}
 		}
 		page.Blocks = append(page.Blocks, v)
-		txs += len(v.Txs)
-	}
+	})
 	writeJSON(w, page)
+}
+
+// rawPage is the CBOR page of from..to.
+func (n *fakeNode) rawPage(from, to uint64, traces bool) *api.RawBlocksPage {
+	page := &api.RawBlocksPage{}
+	page.Next = n.walk(from, to, func(b *ledger.Block) {
+		page.Blocks = append(page.Blocks, *b)
+		for i := range b.Receipts {
+			if t := n.traces[b.Receipts[i].TxID]; t != nil && traces {
+				page.Traces = append(page.Traces, api.BlockTxTrace{Height: b.Header.Height, Index: uint32(i), Trace: *t})
+			}
+		}
+	})
+	return page
+}
+
+// walk hands add the hot blocks of a page from..to, and returns its next:
+// a page ends early once it holds pageTxs transactions.
+func (n *fakeNode) walk(from, to uint64, add func(*ledger.Block)) (next uint64) {
+	txs := 0
+	for h := from; h <= to; h++ {
+		if txs >= n.pageTxs {
+			n.cutPages.Add(1)
+			return h
+		}
+		add(n.hot[h-1])
+		txs += len(n.hot[h-1].Txs)
+	}
+	return 0
 }
 
 func (n *fakeNode) coldBlocks(w http.ResponseWriter, r *http.Request) {
@@ -383,6 +424,18 @@ func writeJSON(w http.ResponseWriter, v any) {
 		panic(err)
 	}
 	w.Header().Set("Content-Type", api.MediaJSON)
+	w.Write(body)
+}
+
+// writeCBOR answers with v as ledger.Marshal encodes it: the generic
+// encoder, not the node's hand-written one, so the export is also tested
+// against another encoder of the same bytes.
+func writeCBOR(w http.ResponseWriter, v any) {
+	body, err := ledger.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	w.Header().Set("Content-Type", api.MediaCBOR)
 	w.Write(body)
 }
 

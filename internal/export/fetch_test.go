@@ -100,6 +100,7 @@ func TestFetchChunks(t *testing.T) {
 				cfg := testConfig(t, n)
 				cfg.Chain, cfg.PerTx, cfg.ChunkBlocks = chain, perTx, 30
 				cuts := n.cutPages.Load()
+				cborBefore, jsonBefore := n.cborPages.Load(), n.jsonPages.Load()
 				sink, s, err := runMem(t, t.Context(), cfg)
 				if err != nil {
 					t.Fatalf("Run() = %v", err)
@@ -122,6 +123,9 @@ func TestFetchChunks(t *testing.T) {
 				if perTx && s.Requests <= wantTxs {
 					t.Errorf("per-tx: %d requests for %d txs, want one per tx and the pages", s.Requests, wantTxs)
 				}
+				if cbor, json := n.cborPages.Load()-cborBefore, n.jsonPages.Load()-jsonBefore; chain == "hot" && (cbor == 0 || json != 0) {
+					t.Errorf("%d hot pages asked for in CBOR, %d in JSON; want every one in CBOR", cbor, json)
+				}
 			})
 		}
 	}
@@ -138,6 +142,27 @@ func TestFetchRange(t *testing.T) {
 		t.Fatalf("Run() = %v", err)
 	}
 	wantChunks(t, n, sink, "hot", 17, 64, 10)
+}
+
+// TestFetchOldNode: a node older than the CBOR range page answers it in
+// JSON; the export goes on in JSON pages and gets the same data.
+func TestFetchOldNode(t *testing.T) {
+	for _, perTx := range []bool{false, true} {
+		t.Run(fmt.Sprintf("per-tx=%v", perTx), func(t *testing.T) {
+			n := newFakeNode(t, 120, 1, 40)
+			n.jsonOnly = true
+			cfg := testConfig(t, n)
+			cfg.PerTx, cfg.ChunkBlocks, cfg.Workers = perTx, 10, 2
+			sink, s, err := runMem(t, t.Context(), cfg)
+			if err != nil {
+				t.Fatalf("Run() = %v", err)
+			}
+			wantChunks(t, n, sink, "hot", 1, 120, 10)
+			if s.Retries != 0 || n.jsonPages.Load() == 0 {
+				t.Errorf("%d retries, %d JSON pages; want no retry, JSON pages", s.Retries, n.jsonPages.Load())
+			}
+		})
+	}
 }
 
 // TestFetchRetries: every kind of failure a node or the network can
@@ -179,6 +204,9 @@ func TestFetchRetries(t *testing.T) {
 			if s.Retries == 0 {
 				t.Errorf("Summary.Retries = 0, want the faults retried")
 			}
+			if n.jsonPages.Load() != 0 {
+				t.Errorf("%d pages asked for in JSON, want the faults on CBOR pages", n.jsonPages.Load())
+			}
 			for uri, times := range n.attemptsSnapshot() {
 				if strings.HasPrefix(uri, page) && len(times) >= 2 && times[1].Sub(times[0]) < tt.minWait {
 					t.Errorf("%s asked again after %v, want at least %v", uri, times[1].Sub(times[0]), tt.minWait)
@@ -215,6 +243,7 @@ func TestFetchFailures(t *testing.T) {
 		{"404 on a page", false, fault404, "/v1/blocks?from=11&to=20&traces=true", ErrRefused, 1, "no such thing here"},
 		{"404 on a tx", true, fault404, "/v1/transactions/", ErrRefused, 1, "no such thing here"},
 		{"wrong index", true, faultWrongIndex, "/v1/transactions/", ErrBadAnswer, 1, "the node answered"},
+		{"stray trace", false, faultStrayTrace, "/v1/blocks?from=11&to=20&traces=true", ErrBadAnswer, 1, "transaction 1000"},
 		{"503 for good", false, fault503, "/v1/blocks?from=11&to=20&traces=true", ErrGaveUp, 3, "the node is busy"},
 	}
 	for _, tt := range tests {
