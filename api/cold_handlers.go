@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 
 	"github.com/dualchain/dualchain/ledger"
@@ -116,24 +115,11 @@ func (s *Server) getColdBlocks(w http.ResponseWriter, r *http.Request, cb ColdBa
 // parseColdRange reads from and to, and cuts to at the cold head: from
 // past to means an empty page.
 func (s *Server) parseColdRange(r *http.Request, cb ColdBackend) (from, to uint64, err error) {
-	q := r.URL.Query()
-	if from, err = parseHeight("from", q.Get("from")); err != nil {
+	if from, to, err = rangeQuery(r.URL.Query()); err != nil {
 		return 0, 0, err
 	}
 	if from == 0 {
 		return 0, 0, errorf(CodeBadRequest, "from 0: cold block heights start at 1", nil)
-	}
-	to = from + MaxRangeBlocks - 1
-	if to < from {
-		to = math.MaxUint64
-	}
-	if q.Has("to") {
-		if to, err = parseHeight("to", q.Get("to")); err != nil {
-			return 0, 0, err
-		}
-		if err := checkRange(from, to); err != nil {
-			return 0, 0, err
-		}
 	}
 	head, err := coldHead(r.Context(), cb)
 	if err != nil {

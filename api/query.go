@@ -124,7 +124,19 @@ func (s *Server) getBlocks(w http.ResponseWriter, r *http.Request) {
 
 // parseRange reads from and to, and cuts to at the head.
 func (s *Server) parseRange(r *http.Request) (from, to uint64, err error) {
-	q := r.URL.Query()
+	if from, to, err = rangeQuery(r.URL.Query()); err != nil {
+		return 0, 0, err
+	}
+	st, err := s.b.Status(r.Context())
+	if err != nil {
+		return 0, 0, err
+	}
+	return from, min(to, st.Height), nil
+}
+
+// rangeQuery reads a range's from and to: at most MaxRangeBlocks heights,
+// to defaulting to from+MaxRangeBlocks-1 (capped at the largest height).
+func rangeQuery(q url.Values) (from, to uint64, err error) {
 	if from, err = parseHeight("from", q.Get("from")); err != nil {
 		return 0, 0, err
 	}
@@ -140,11 +152,7 @@ func (s *Server) parseRange(r *http.Request) (from, to uint64, err error) {
 			return 0, 0, err
 		}
 	}
-	st, err := s.b.Status(r.Context())
-	if err != nil {
-		return 0, 0, err
-	}
-	return from, min(to, st.Height), nil
+	return from, to, nil
 }
 
 func checkRange(from, to uint64) error {

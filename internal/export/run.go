@@ -228,11 +228,15 @@ func (r *runner) write(ctx context.Context, sink chunkSink, pending <-chan *pend
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// The chunk is the writer's now, no longer ahead: the next ones
+		// fetch while it is written (writing a chunk of a million
+		// transactions' worth of blocks takes seconds, in which a per-tx
+		// export's workers would otherwise wait).
+		r.f.window.release(pc.chunk.Txs())
 		if err := sink.Write(pc.chunk); err != nil {
 			return fmt.Errorf("write blocks %d to %d: %w", pc.chunk.From, pc.chunk.To, err)
 		}
 		r.st.wrote(pc.chunk)
-		r.f.window.release(pc.chunk.Txs())
 		if r.cfg.afterWrite != nil {
 			r.cfg.afterWrite(sink.Next())
 		}

@@ -8,7 +8,7 @@ import (
 // Bounds of the window of chunks fetched ahead of the writer.
 const (
 	// minWindow chunks may always be ahead, however many transactions
-	// they hold: one being written, one being fetched.
+	// they hold: the head chunk and the one after it.
 	minWindow = 2
 	// maxWindow caps the chunks ahead; with range requests each keeps one
 	// worker busy, so the window is 2 per worker up to this.
@@ -25,8 +25,10 @@ const (
 // height order while there are fewer than maxChunks ahead and they hold
 // fewer than maxTxs transactions; a chunk asks for its next page of
 // blocks only under maxTxs too, unless it is the chunk the writer waits
-// for, which is never held back. What it holds then is about maxTxs plus
-// one page per worker and the head chunk.
+// for, which is never held back. A chunk leaves the window when the
+// writer takes it, so the next ones are fetched while it is written. What
+// is held then is about maxTxs plus one page per worker, the head chunk
+// and the chunk being written.
 type window struct {
 	mu                sync.Mutex
 	chunks, txs       int    // ahead of the writer: started, and listed in their pages
@@ -79,7 +81,7 @@ func (w *window) addTxs(n int) {
 	w.mu.Unlock()
 }
 
-// release gives back the room of the chunk just written, of txs
+// release gives back the room of the chunk the writer just took, of txs
 // transactions, and makes the next chunk the head.
 func (w *window) release(txs int) {
 	w.mu.Lock()

@@ -7,48 +7,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/dualchain/dualchain/internal/atomicfile"
 )
 
 // tmpSuffix marks a file being written: a part file until its part is
 // finished, a manifest or dictionary until it replaces the old one.
-const tmpSuffix = ".tmp"
+const tmpSuffix = atomicfile.Suffix
 
-// writeFileAtomic replaces dir/name with data: written to a temporary
-// file, synced, renamed over the old one, and the directory synced.
+// writeFileAtomic replaces dir/name with data (atomicfile.Write).
 func writeFileAtomic(dir, name string, data []byte) error {
-	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path+tmpSuffix, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(path+tmpSuffix, path)
-	}
-	if err != nil {
-		_ = os.Remove(path + tmpSuffix)
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes the renames in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return atomicfile.Write(filepath.Join(dir, name), data, 0o644)
 }
 
 // partFileName matches the name of any part file an export writes.

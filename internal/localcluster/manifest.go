@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/dualchain/dualchain/internal/atomicfile"
 )
 
 // ManifestFile is the file in a cluster's directory that describes it.
@@ -135,41 +137,8 @@ func (m *manifest) write(dir string) error {
 		return fmt.Errorf("localcluster: encode %s: %w", ManifestFile, err)
 	}
 	path := filepath.Join(dir, ManifestFile)
-	if err := writeFileAtomic(path, append(data, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(path, append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("localcluster: write %s: %w", path, err)
 	}
 	return nil
-}
-
-// writeFileAtomic makes path hold data, or leaves it as it was.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dualchain/dualchain/internal/atomicfile"
 	"github.com/dualchain/dualchain/ledger"
 	"github.com/dualchain/dualchain/node"
 )
@@ -142,7 +143,7 @@ func copyGenesis(path string, n Node) error {
 			return fmt.Errorf("localcluster: %w", err)
 		}
 	}
-	if err := writeFileAtomic(filepath.Join(n.Data, node.GenesisFile), data, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(n.Data, node.GenesisFile), data, 0o644); err != nil {
 		return fmt.Errorf("localcluster: %w", err)
 	}
 	return nil
