@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 )
 
 // getRawBlock serves GET /v1/blocks/{height}/raw: the hot block in its
@@ -21,10 +20,5 @@ func (s *Server) getRawBlock(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", MediaCBOR)
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write(data); err != nil {
-		s.log.Debug("write response", "err", err)
-	}
+	s.writeRawCBOR(w, data)
 }

@@ -224,6 +224,11 @@ func (s *Server) writeCBOR(w http.ResponseWriter, r *http.Request, appendTo func
 		s.writeError(w, r, err)
 		return
 	}
+	s.writeRawCBOR(w, data)
+}
+
+// writeRawCBOR answers 200 with data, already CBOR.
+func (s *Server) writeRawCBOR(w http.ResponseWriter, data []byte) {
 	w.Header().Set("Content-Type", MediaCBOR)
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(http.StatusOK)

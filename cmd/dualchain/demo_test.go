@@ -26,26 +26,13 @@ func TestDemoUsageErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := &testNode{env: map[string]string{}}
-	tests := []struct {
-		args []string
-		want string // in the error line
-	}{
+	n.refusesUsage(t, []usageCase{
 		{[]string{"demo", "--nodes", "2"}, "2 nodes: want 3 to 9"},
 		{[]string{"demo", "--store", "disk"}, `store "disk"`},
 		{[]string{"demo", "--transfers", "5"}, "5 transfers"},
 		{[]string{"demo", "--dir", full}, "holds notes.txt"},
 		{[]string{"demo", "extra"}, "takes no arguments"},
-	}
-	for _, tt := range tests {
-		r := n.run(t, tt.args...)
-		r.fails(t, exitUsage, "usage")
-		if !strings.Contains(r.stderr, tt.want) {
-			t.Errorf("%v: stderr %q, want it to say %q", tt.args, r.stderr, tt.want)
-		}
-		if r.stdout != "" {
-			t.Errorf("%v printed %q on stdout before failing, want nothing", tt.args, r.stdout)
-		}
-	}
+	})
 	if entries, _ := os.ReadDir(full); len(entries) != 1 {
 		t.Errorf("the refused --dir holds %d entries, want its one file untouched", len(entries))
 	}

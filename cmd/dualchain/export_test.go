@@ -28,10 +28,7 @@ func TestExportHelp(t *testing.T) {
 func TestExportUsageErrors(t *testing.T) {
 	n := &testNode{env: map[string]string{}}
 	out := t.TempDir()
-	tests := []struct {
-		args []string
-		want string // in the error line
-	}{
+	n.refusesUsage(t, []usageCase{
 		{[]string{"export"}, "needs --out"},
 		{[]string{"export", "--out", out, "--workers", "0"}, "0 workers: want 1 to 10000"},
 		{[]string{"export", "--out", out, "--workers", "10001"}, "10001 workers"},
@@ -47,17 +44,7 @@ func TestExportUsageErrors(t *testing.T) {
 		{[]string{"export", "--out", out, "--request-timeout", "0s"}, "request timeout 0s"},
 		{[]string{"export", "--out", out, "--to", "-1"}, "invalid argument"},
 		{[]string{"export", "--out", out, "extra"}, "takes no arguments"},
-	}
-	for _, tt := range tests {
-		r := n.run(t, tt.args...)
-		r.fails(t, exitUsage, "usage")
-		if !strings.Contains(r.stderr, tt.want) {
-			t.Errorf("%v: stderr %q, want it to say %q", tt.args, r.stderr, tt.want)
-		}
-		if r.stdout != "" {
-			t.Errorf("%v printed %q on stdout, want nothing", tt.args, r.stdout)
-		}
-	}
+	})
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("refused exports left %d entries in --out, want none", len(entries))
 	}

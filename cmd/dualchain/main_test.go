@@ -80,6 +80,29 @@ func (r result) fails(t *testing.T, exit int, code string) {
 	}
 }
 
+// usageCase is a command line the CLI must refuse as a usage error, and
+// what its error line must say.
+type usageCase struct {
+	args []string
+	want string // in the error line
+}
+
+// refusesUsage runs each case and checks it exits with a usage error that
+// says want, printing nothing on stdout.
+func (n *testNode) refusesUsage(t *testing.T, cases []usageCase) {
+	t.Helper()
+	for _, tt := range cases {
+		r := n.run(t, tt.args...)
+		r.fails(t, exitUsage, "usage")
+		if !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%v: stderr %q, want it to say %q", tt.args, r.stderr, tt.want)
+		}
+		if r.stdout != "" {
+			t.Errorf("%v printed %q on stdout, want nothing", tt.args, r.stdout)
+		}
+	}
+}
+
 func parseJSON[T any](t *testing.T, r result) T {
 	t.Helper()
 	var v T

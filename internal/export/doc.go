@@ -23,6 +23,10 @@
 //     deleted when an export resumes.
 //   - Frames and events name their transaction by ledger.TxKey, the txs
 //     file's tx column; block, id and gas are not repeated per frame.
+//   - Run makes every request on a pool of exactly Config.Workers
+//     goroutines, over one transport of at most Workers connections: a
+//     node never sees more connections or requests in flight from one
+//     export. What is fetched ahead of the writer is bounded (window).
 //
 // Must not import: node, hotchain, coldchain, bridge, consensus, vm, cmd
 package export
