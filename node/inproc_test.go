@@ -155,7 +155,8 @@ func (c *inprocCluster) check(h *robust.History) robust.Report {
 		l.nodes = append(l.nodes, client.New(u).Admin(clusterToken))
 		l.ids = append(l.ids, c.cfgs[i].NodeID)
 	}
-	rep := robust.Check(ctx, h, l, robust.Options{Drained: true, Timeout: 30 * time.Second})
+	rep := robust.Check(ctx, h, l, robust.Options{Drained: true, Timeout: 30 * time.Second,
+		Require: []string{robust.InvAcked, robust.InvConserved, robust.InvLinearizable, robust.InvNodes, robust.InvRaftLog}})
 	c.t.Logf("raft log range %d..%d (%d entries)\n%s", l.logFrom, l.logTo, l.logTo-l.logFrom+1, rep)
 	if !rep.Pass {
 		c.t.Fatalf("robust.Check failed: %v\n%s", rep.Failed(), rep)
@@ -188,8 +189,10 @@ func waitOps(t *testing.T, w *workload, n int) {
 }
 
 // The leader is cut off from both followers under load: they elect a new
-// leader in a higher term, the old one cannot commit, and once healed it
-// follows the new leader; nothing acknowledged is lost.
+// leader in a higher term, the old one cannot commit (its commit index
+// stays where it was when it stepped down while the majority commits past
+// it), and once healed it follows the new leader; nothing acknowledged is
+// lost.
 func TestInprocLeaderPartition(t *testing.T) {
 	c := startInproc(t, nil)
 	w := c.workload(1)
@@ -208,9 +211,27 @@ func TestInprocLeaderPartition(t *testing.T) {
 		return false
 	})
 	t.Logf("leader %s isolated; %s leads in a later term", c.cfgs[old].NodeID, c.cfgs[next].NodeID)
+	// Until the old leader steps down (its lease runs out without a
+	// quorum), a reply to an RPC sent before the cut may still move its
+	// commit index; after, only a leader's AppendEntries could, and none
+	// reaches it.
+	waitFor(t, "the old leader to step down", func() bool { return !c.nodes[old].replica.IsLeader() })
+	stale := c.nodes[old].replica.State().CommitIndex
 	waitOps(t, w, 10) // an op sent to the isolated node waits out its attempt
+	waitFor(t, "the majority to commit past the old leader", func() bool {
+		return c.nodes[next].replica.State().CommitIndex > stale+5
+	})
+	if st := c.nodes[old].replica.State(); st.CommitIndex != stale {
+		t.Fatalf("isolated old leader %s: commit index %d, want %d, where it was when it stepped down (the majority is at %d)",
+			c.cfgs[old].NodeID, st.CommitIndex, stale, c.nodes[next].replica.State().CommitIndex)
+	}
+	t.Logf("%s stepped down at commit index %d and stayed there; %s committed to %d",
+		c.cfgs[old].NodeID, stale, c.cfgs[next].NodeID, c.nodes[next].replica.State().CommitIndex)
 	c.heal()
-	waitFor(t, "the old leader to follow", func() bool { return !c.nodes[old].replica.IsLeader() })
+	waitFor(t, "the old leader to follow and commit again", func() bool {
+		st := c.nodes[old].replica.State()
+		return st.Role == "follower" && st.LeaderID != "" && st.CommitIndex > stale
+	})
 	t.Logf("healed; %s follows", c.cfgs[old].NodeID)
 	waitOps(t, w, 20)
 	c.check(w.finish())

@@ -75,6 +75,7 @@ func (w *workload) finish() *robust.History {
 // unknown, so no later nonce can be chosen).
 func (w *workload) run(i int, rng *rand.Rand) {
 	var nonce uint64
+	sent := map[ledger.Hash]bool{} // every tx id client i signed
 	for {
 		select {
 		case <-w.stop:
@@ -87,7 +88,7 @@ func (w *workload) run(i int, rng *rand.Rand) {
 			continue
 		}
 		to := w.keys[(i+1+rng.IntN(len(w.keys)-1))%len(w.keys)].Address
-		switch w.transfer(i, node, nonce, to, 1+rng.Uint64N(5)) {
+		switch w.transfer(i, node, sent, nonce, to, 1+rng.Uint64N(5)) {
 		case robust.OutcomeOK:
 			nonce++
 		case robust.OutcomeUnknown:
@@ -96,8 +97,18 @@ func (w *workload) run(i int, rng *rand.Rand) {
 	}
 }
 
-func (w *workload) transfer(i, node int, nonce uint64, to ledger.Address, amount uint64) robust.Outcome {
+// transfer sends one transfer of client i as a new op. A failed op's
+// nonce is reused, so the same to and amount would sign the same tx
+// again, which the checker rightly reports as one tx id in two ops: the
+// amount is raised until the tx is one client i never sent (as
+// internal/robustness's workload does).
+func (w *workload) transfer(i, node int, sent map[ledger.Hash]bool, nonce uint64, to ledger.Address, amount uint64) robust.Outcome {
 	tx := transfer(w.keys[i], nonce, to, amount)
+	for sent[tx.ID()] {
+		amount++
+		tx = transfer(w.keys[i], nonce, to, amount)
+	}
+	sent[tx.ID()] = true
 	op := w.h.Begin(i, robust.Input{Kind: robust.KindHotTransfer, From: tx.From, To: to, Amount: amount, TxID: tx.ID(), Nonce: nonce})
 	outcome, res := w.send(node, tx)
 	op.End(outcome, res)

@@ -50,7 +50,16 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags invariants ./...
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -tags failpoints ./...
 
 echo "== go test (race detector, invariants)"
+# The robustness runs write their summaries here (go test shows a passing
+# test's log only under -v); they are printed after the tests.
+export DUALCHAIN_ROBUSTNESS_REPORTS="$work/robustness"
+mkdir -p "$DUALCHAIN_ROBUSTNESS_REPORTS"
 go test -race -tags invariants -timeout 15m ./... 2>&1 | tee "$work/test.log"
+for report in "$DUALCHAIN_ROBUSTNESS_REPORTS"/*.txt; do
+	[ -e "$report" ] || continue
+	echo "== robustness: $(basename "$report" .txt)"
+	cat "$report"
+done
 # What only a failpoints build compiles: arming from DUALCHAIN_FAILPOINTS, the
 # node's /debug/failpoints and its fail-stop on injected disk errors.
 go test -race -tags invariants,failpoints ./internal/failpoint ./node -run 'Failpoint|Armed|Skew|Pebble|WithDebug|FailStop'

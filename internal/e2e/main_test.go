@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/dualchain/dualchain/internal/localcluster"
 )
 
 // binDir holds the dualchain binary built for this run; TestMain removes it.
@@ -21,7 +23,12 @@ var build, fpBuild struct {
 	err  error
 }
 
+// TestMain tethers the nodes and redis-servers the tests start through
+// localcluster in this process, so that none outlives a test binary that
+// dies (a -timeout panic, a SIGKILL); those a `dualchain` subprocess
+// starts, as `cluster up` or `demo`, are not tethered.
 func TestMain(m *testing.M) {
+	localcluster.TetherChildren()
 	os.Exit(run(m))
 }
 

@@ -45,7 +45,7 @@ func TestRobustnessNetwork(t *testing.T) {
 		Seed: seed, Duration: 75 * time.Second, Binary: binary(t), Dir: dir, Nodes: 5, Clients: 4,
 		Store: localcluster.StoreRedis, Faults: netFaults, Netns: robustness.NetnsOn, Log: testLog{t},
 	})
-	t.Logf("summary:\n%s", sum)
+	reportRobustness(t, sum)
 	if err != nil {
 		logNodeTails(t, dir)
 		t.Fatalf("robustness.Run(seed %d) = %v", seed, err)

@@ -11,7 +11,9 @@
 //   - Every process it starts listens on 127.0.0.1 only (with
 //     Options.Place, on its network namespace's address and that
 //     namespace's 127.0.0.1) and runs detached
-//     in its own session, so it outlives the process that started it; node
+//     in its own session, so it outlives the process that started it
+//     (unless that program called TetherChildren, as test binaries do:
+//     then the kernel kills it when the program ends); node
 //     output is appended to DIR/<id>/node.log, redis-server's to
 //     DIR/<id>/redis/redis.log.
 //   - Processes are signalled by PID only, and only after /proc shows the
@@ -26,9 +28,9 @@
 //   - Ports are picked once, when a node is added, and reused on every
 //     restart: a node's Raft address is part of its peers' configuration.
 //
-// It needs Linux (/proc, setsid). It talks to nodes over HTTP only and
-// never links their code in: node is imported for the dev supply and file
-// names alone.
+// It needs Linux (/proc, setsid, the parent-death signal). It talks to
+// nodes over HTTP only and never links their code in: node is imported
+// for the dev supply and file names alone.
 //
 // Must not import: hotchain, coldchain, bridge, consensus, cmd
 package localcluster

@@ -16,11 +16,18 @@ import (
 )
 
 // TestMain lets the test binary stand in for the dualchain binary: run as
-// "BINARY node --data ... --http ADDR --id ID ...", it is a fake node.
+// "BINARY node --data ... --http ADDR --id ID ...", it is a fake node; run
+// as "BINARY tether-parent ...", it is TestTetherChildren's parent. Running
+// the tests, it tethers the processes it starts, so that none outlives a
+// test binary that dies.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "node" {
 		os.Exit(fakeNode(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == tetherParentArg {
+		os.Exit(tetherParent(os.Args[2:]))
+	}
+	TetherChildren()
 	// Fake nodes built with the race detector would sleep 1 s on exit.
 	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	os.Exit(m.Run())

@@ -34,7 +34,8 @@ var children = struct {
 // startDetached starts argv in its own session, in dir (the current
 // directory if empty), with stdin from /dev/null and stdout and stderr
 // appended to logPath, and returns its PID. The process outlives this
-// program; while this program runs, it reaps it.
+// program, unless the program called TetherChildren; while this program
+// runs, it reaps it.
 func startDetached(argv []string, dir, logPath string) (int, error) {
 	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
@@ -45,7 +46,7 @@ func startDetached(argv []string, dir, logPath string) (int, error) {
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	if err := startCmd(cmd); err != nil {
 		return 0, fmt.Errorf("localcluster: start %s: %w", argv[0], err)
 	}
 	done := make(chan struct{})

@@ -10,9 +10,13 @@
 // dcr-<id>-n<k> whose eth0 (a veth whose other end is on the bridge) has
 // 10.A.B.(10+k) and whose lo is up. A process started with Exec(i) as its
 // argv prefix ("ip netns exec NAME", which execs, so the PID is the
-// program's own) runs in node i's namespace: its redis-server can listen
-// on the namespace's 127.0.0.1, out of reach of the others, and its node
-// binds its Raft and API addresses on IP(i).
+// program's own) runs in node i's namespace, and its node binds its Raft
+// and API addresses on IP(i). Its redis-server is not out of the other
+// nodes' reach: localcluster binds it on the namespace's 127.0.0.1, where
+// the node connects, and on IP(i) too, with --protected-mode no, so that
+// the test process can check it from the bridge. Every namespace on the
+// bridge can therefore reach it, unless a partition cuts it off from the
+// other side, as it does every port.
 //
 // Faults are iptables rules in the nodes' namespaces, in two chains
 // (DCR-IN from INPUT, DCR-OUT from OUTPUT), replaced whole with
@@ -23,9 +27,12 @@
 //     outside the partition still reaches every node's API, as a client
 //     of a real deployment can reach both sides of a split between the
 //     servers. Only the Raft links break.
-//   - Flaky drops a node's outgoing packets to other nodes at random
-//     (the iptables statistic match) and hands the rest to an NFQUEUE
-//     that a delayer in this process reads (nfnetlink_queue, spoken over
+//   - Flaky acts on the packets a node receives from other nodes, in
+//     DCR-IN: a packet dropped in OUTPUT would be an error its sender
+//     sees, not a packet lost on the wire; what comes from the bridge
+//     address is left alone. It drops them at random (the iptables
+//     statistic match) and hands the rest to an NFQUEUE that a delayer in
+//     this process reads (nfnetlink_queue, spoken over
 //     github.com/mdlayher/netlink: bind, metadata-copy mode, fail-open):
 //     each packet is held for delay±jitter and then accepted, so packets
 //     overtake one another. The kernel has no netem (tc qdisc netem is
@@ -39,11 +46,14 @@
 // is n1); namespaces are named 1-based, as the nodes are.
 //
 // Invariants: everything a Net makes carries the prefix dcr-<id>-, and
-// /run/dualchain-netfault/<id>.pid, written before anything is made,
-// names the process that owns it; Sweep deletes whatever a dead owner
-// left. Close removes the rules, stops the delayers (accepting the
-// packets they hold), deletes the namespaces and the bridge, then the pid
-// file. Every goroutine is owned by a delayer and ends when it stops.
+// /run/dualchain-netfault/<id>.pid, in place before anything is made,
+// names the process that owns it. The pid file appears whole (the PID is
+// written to a temp file, which is then linked into place, failing if the
+// id is taken), so a concurrent Sweep never takes a starting run for a
+// dead one; Sweep deletes whatever a dead owner left. Close removes the
+// rules, stops the delayers (accepting the packets they hold), deletes
+// the namespaces and the bridge, then the pid file. Every goroutine is
+// owned by a delayer and ends when it stops.
 // Needs Linux, root, iproute2 and iptables (Available says which is
 // missing).
 //

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 )
 
@@ -91,7 +90,8 @@ func Available() error {
 	return nil
 }
 
-// claim picks a free id, and so a subnet, and writes its pid file.
+// claim picks a free id, and so a subnet, and writes its pid file, which
+// appears whole (see writePidFile).
 func claim() (*Net, error) {
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("netfault: %w", err)
@@ -109,27 +109,19 @@ func claim() (*Net, error) {
 		if subnetInUse(n.prefix) {
 			continue
 		}
-		f, err := os.OpenFile(n.pidFile(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		err := writePidFile(n.pidFile(), os.Getpid())
 		if errors.Is(err, os.ErrExist) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("netfault: %w", err)
-		}
-		_, err = f.WriteString(strconv.Itoa(os.Getpid()) + "\n")
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(n.pidFile())
-			return nil, fmt.Errorf("netfault: %w", err)
+			return nil, err
 		}
 		return n, nil
 	}
 	return nil, fmt.Errorf("%w: no free subnet in 10.200-231.x.0/24 after 64 tries", ErrUnavailable)
 }
 
-func (n *Net) pidFile() string { return filepath.Join(stateDir, n.id+".pid") }
+func (n *Net) pidFile() string { return filepath.Join(stateDir, n.id+pidSuffix) }
 
 // bridgeName is the bridge's name: at most 15 bytes, as links must be.
 func (n *Net) bridgeName() string { return namePrefix + n.id + "-br" }

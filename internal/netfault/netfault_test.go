@@ -349,13 +349,17 @@ func TestSweepDeletesWhatADeadOwnerLeft(t *testing.T) {
 	if err := os.WriteFile(stateDir+"/"+id+".pid", []byte(strconv.Itoa(dead.Process.Pid)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	tmp := stateDir + "/" + tmpPrefix + strconv.Itoa(dead.Process.Pid) + "-1" + tmpSuffix // a claim that died half way
+	if err := os.WriteFile(tmp, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := run(t.Context(), "", "ip", "netns", "add", name); err != nil {
 		t.Fatal(err)
 	}
 	if err := Sweep(t.Context()); err != nil {
 		t.Fatalf("Sweep() = %v", err)
 	}
-	for _, path := range []string{nsDir + "/" + name, stateDir + "/" + id + ".pid"} {
+	for _, path := range []string{nsDir + "/" + name, stateDir + "/" + id + ".pid", tmp} {
 		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("after Sweep, %s: stat = %v, want gone", path, err)
 		}

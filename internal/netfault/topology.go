@@ -10,9 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -95,17 +93,23 @@ func subnetInUse(prefix netip.Addr) bool {
 // Sweep deletes the namespaces, links and pid files of runs whose owner
 // process is gone: a run killed before its Close. A run without a pid
 // file is gone too (the file is written before anything is made).
+//
+// It lists what is there before it reads which runs are live: a run
+// starting meanwhile has its pid file in place, whole, before it makes
+// anything, so whatever the listing caught of it is seen live. (Read
+// the other way round, a run claimed between the two would look dead.)
 func Sweep(ctx context.Context) error {
-	live := liveRuns()
+	names := append(namespaces(), links()...)
+	files, _ := filepath.Glob(filepath.Join(stateDir, "*"+pidSuffix))
+	live := liveRuns(stateDir)
 	ids := map[string]bool{}
-	for _, name := range append(namespaces(), links()...) {
+	for _, name := range names {
 		if id, ok := runID(name); ok && !live[id] {
 			ids[id] = true
 		}
 	}
-	files, _ := filepath.Glob(filepath.Join(stateDir, "*.pid"))
 	for _, f := range files {
-		if id := strings.TrimSuffix(filepath.Base(f), ".pid"); !live[id] {
+		if id := strings.TrimSuffix(filepath.Base(f), pidSuffix); !live[id] {
 			ids[id] = true
 		}
 	}
@@ -113,24 +117,8 @@ func Sweep(ctx context.Context) error {
 	for id := range ids {
 		errs = append(errs, removeRun(ctx, id))
 	}
+	removeDeadTemps(stateDir)
 	return errors.Join(errs...)
-}
-
-// liveRuns are the ids whose pid file names a live process.
-func liveRuns() map[string]bool {
-	live := map[string]bool{}
-	files, _ := filepath.Glob(filepath.Join(stateDir, "*.pid"))
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err == nil && pid > 0 && syscall.Kill(pid, 0) == nil {
-			live[strings.TrimSuffix(filepath.Base(f), ".pid")] = true
-		}
-	}
-	return live
 }
 
 // runID is the id in dcr-<id>-..., if name is one of ours.
@@ -164,12 +152,13 @@ func links() []string {
 }
 
 // removeRun deletes run id's namespaces (their veths go with them), its
-// links, and its pid file.
+// links, and its pid file. What is gone already is no error: a run that
+// Sweep listed may be closing itself.
 func removeRun(ctx context.Context, id string) error {
 	var errs []error
 	for _, ns := range namespaces() {
 		if got, ok := runID(ns); ok && got == id {
-			if _, err := run(ctx, "", "ip", "netns", "del", ns); err != nil {
+			if _, err := run(ctx, "", "ip", "netns", "del", ns); err != nil && nsExists(ns) {
 				errs = append(errs, err)
 			}
 		}
@@ -181,7 +170,7 @@ func removeRun(ctx context.Context, id string) error {
 			}
 		}
 	}
-	if err := os.Remove(filepath.Join(stateDir, id+".pid")); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(filepath.Join(stateDir, id+pidSuffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("netfault: %w", err))
 	}
 	return errors.Join(errs...)
@@ -191,5 +180,11 @@ func removeRun(ctx context.Context, id string) error {
 // veth goes away with its namespace, sometimes just after).
 func linkExists(name string) bool {
 	_, err := net.InterfaceByName(name)
+	return err == nil
+}
+
+// nsExists reports whether namespace name is still there.
+func nsExists(name string) bool {
+	_, err := os.Stat(filepath.Join(nsDir, name))
 	return err == nil
 }

@@ -3,6 +3,7 @@ package robust
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dualchain/dualchain/ledger"
@@ -37,6 +38,10 @@ type Options struct {
 	// check holds at least before the history is cut, at the next instant
 	// no op is in flight (linearize.go); 0 means DefaultWindowOps.
 	WindowOps int
+	// Require names the rows that must compare something: one of them
+	// with nothing checked fails the report (Invariant.Required), as does
+	// a name that is no row of Check's.
+	Require []string
 }
 
 // fate is the final ledger's word on one transaction op.
@@ -63,6 +68,7 @@ type checker struct {
 	fates     map[int]fate // by op id, for valid transaction ops
 
 	rows   map[string]*Invariant
+	order  []string // the rows' names, in the report's order
 	counts OpCounts
 	lin    Linearization
 }
@@ -99,10 +105,17 @@ func newChecker(h *History, opts Options) *checker {
 	c := &checker{
 		opts: opts, ops: h.Ops(), initial: h.Initial(),
 		idx: map[ledger.Address]int{}, fates: map[int]fate{},
-		rows: map[string]*Invariant{}, lin: Linearization{Result: "skipped"},
+		rows: map[string]*Invariant{}, order: slices.Clone(invariants), lin: Linearization{Result: "skipped"},
 	}
 	for _, name := range invariants {
 		c.rows[name] = &Invariant{Name: name}
+	}
+	for _, name := range opts.Require {
+		if c.rows[name] == nil { // a row nothing checks: it fails
+			c.rows[name] = &Invariant{Name: name}
+			c.order = append(c.order, name)
+		}
+		c.rows[name].Required = true
 	}
 	for _, a := range c.initial {
 		if _, dup := c.idx[a.Address]; dup {
@@ -306,9 +319,9 @@ func unknown(op *Op) bool { return op.Outcome == OutcomeUnknown || op.Outcome ==
 // report assembles the verdict.
 func (c *checker) report(elapsed time.Duration) Report {
 	r := Report{Pass: true, Accounts: c.addrs, Ops: c.counts, Linearization: c.lin, Elapsed: elapsed}
-	for _, name := range invariants {
+	for _, name := range c.order {
 		row := *c.rows[name]
-		r.Pass = r.Pass && row.Violations == 0
+		r.Pass = r.Pass && row.Holds()
 		r.Invariants = append(r.Invariants, row)
 	}
 	return r

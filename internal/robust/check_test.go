@@ -2,6 +2,7 @@ package robust
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -407,6 +408,74 @@ func TestReportWrite(t *testing.T) {
 	}
 	if s := check(t, noLogs, Options{}).String(); !regexp.MustCompile(InvRaftLog + ` +0 +NOT CHECKED`).MatchString(s) {
 		t.Errorf("Report.String() without log digests =\n%s\nwant the %s row marked NOT CHECKED", s, InvRaftLog)
+	}
+}
+
+// TestRequiredRows: a row Options.Require names that compared nothing
+// fails the report, where an unrequired one is only marked; so does a
+// required name that is no row.
+func TestRequiredRows(t *testing.T) {
+	noLogs := func(t *testing.T) simulated {
+		sim := runBase(t)
+		for i := range sim.ledger.Reports {
+			sim.ledger.Reports[i].Log = nil
+		}
+		return sim
+	}
+	essential := []string{InvAcked, InvConserved, InvNodes, InvRaftLog, InvLinearizable}
+	for _, tt := range []struct {
+		name    string
+		sim     func(*testing.T) simulated
+		require []string
+		failed  []string // nil: passes
+		marked  string   // a table line it must show
+	}{
+		{"every row compared", runBase, essential, nil, ""},
+		{"no logs, not required", noLogs, nil, nil, InvRaftLog + ` +0 +NOT CHECKED: nothing`},
+		{"no logs, required", noLogs, essential, []string{InvRaftLog}, InvRaftLog + ` +0 +NOT CHECKED \(required\)`},
+		{"no such row", runBase, []string{"no such row"}, []string{"no such row"}, `no such row +0 +NOT CHECKED \(required\)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := check(t, tt.sim(t), Options{Require: tt.require})
+			if r.Pass != (tt.failed == nil) || !slices.Equal(r.Failed(), tt.failed) {
+				t.Errorf("Check(Require %v) = pass %v, failed %v; want failed %v:\n%s", tt.require, r.Pass, r.Failed(), tt.failed, r)
+			}
+			for _, name := range tt.require {
+				if !r.Row(name).Required {
+					t.Errorf("Check(Require %v).Row(%q).Required = false, want true", tt.require, name)
+				}
+			}
+			s := r.String()
+			if tt.marked != "" && !regexp.MustCompile(tt.marked).MatchString(s) {
+				t.Errorf("Report.String() =\n%s\nwant a line matching %q", s, tt.marked)
+			}
+			if verdict := "robustness check: FAIL"; strings.HasPrefix(s, verdict) == r.Pass {
+				t.Errorf("Report.String() begins %q, want the verdict of pass %v", s[:min(len(s), 30)], r.Pass)
+			}
+		})
+	}
+}
+
+// TestFreezeKeepsErrors: a ledger read with errors freezes all the same,
+// keeping the errors (through JSON too), so checking the Frozen fails as
+// checking the ledger did.
+func TestFreezeKeepsErrors(t *testing.T) {
+	f, err := Freeze(t.Context(), failingLedger{}, []ledger.Address{addr(0)})
+	if !errors.Is(err, errDown) || f == nil {
+		t.Fatalf("Freeze(ledger down) = %v, %v; want a Frozen and %v", f, err, errDown)
+	}
+	data, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Frozen
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []*Frozen{f, &back} {
+		if r := Check(t.Context(), runBase(t).h, l, Options{}); r.Pass || r.Violations(InvLedger) != 3 {
+			t.Errorf("Check(frozen ledger down) = %v with %d ledger violations, want a failure with 3:\n%s", r.Pass, r.Violations(InvLedger), r)
+		}
 	}
 }
 

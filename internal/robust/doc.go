@@ -49,10 +49,17 @@
 // may see it or not, but once seen it stays. See model.go for what this
 // leaves unchecked.
 //
+// Freeze reads a FinalLedger once into a Frozen, which saves to JSON: what
+// a failing run keeps beside its history. A part it could not read is
+// kept as the error its method then returns, so checking the Frozen finds
+// what checking the live ledger would have.
+//
 // Invariants: Check never passes a run it could not check (a ledger that
-// does not answer, a malformed history and a timeout are failures);
-// Report.Pass is true exactly when every row has no violation; a History
-// is safe for concurrent use and its times never go backwards.
+// does not answer, a malformed history, a timeout, and a row that
+// Options.Require names with nothing to compare are failures);
+// Report.Pass is true exactly when every row holds (Invariant.Holds: no
+// violation, and something compared if required); a History is safe for
+// concurrent use and its times never go backwards.
 //
 // Must not import: node, consensus, hotchain, coldchain, bridge, cmd, internal/localcluster
 package robust

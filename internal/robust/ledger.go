@@ -2,6 +2,7 @@ package robust
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -76,14 +77,19 @@ type Point struct {
 // NodeReport is what one node reports at the end.
 type NodeReport struct {
 	Node string `json:"node"`
-	// Err says why the node gave no report. A node that does not answer
-	// at the end has not converged: it is a violation.
+	// Err says what is wrong with the node's report: it gave none, or it
+	// lacks blocks a member of a converged cluster must hold. A node that
+	// does not answer at the end has not converged: either is a violation.
 	Err string `json:"err,omitempty"`
 	// Hot holds hot heights with the commitment of the block there; Cold
 	// cold heights with the state root of the block there. At least each
 	// node's head; nodes are compared at the heights they share.
 	Hot  []Point `json:"hot,omitempty"`
 	Cold []Point `json:"cold,omitempty"`
+	// Skipped counts the heights the driver asked for that the node may
+	// lack, and did: hot blocks below a snapshot it restored, which it
+	// still fetches from its peers. They are not compared.
+	Skipped int `json:"skipped,omitempty"`
 	// Log holds Raft log indexes with a digest that identifies the log at
 	// that index the same way on every node (the entry's term, type and
 	// data; or a rolling hash from an index every node still holds).
@@ -102,6 +108,9 @@ type FinalLedger interface {
 	// (then Atomic). With Options.Drained, after the bridge drained.
 	Snapshot(ctx context.Context, accounts []ledger.Address) (Snapshot, error)
 	// Nodes returns each node's report; one that did not answer has Err.
+	// With an error it may still return reports, lacking the part the
+	// error names (the Raft log digests, say): Check compares what they
+	// hold and reports the error.
 	Nodes(ctx context.Context) ([]NodeReport, error)
 }
 
@@ -112,25 +121,45 @@ type Frozen struct {
 	Committed []CommittedTx `json:"committed"`
 	Final     Snapshot      `json:"final"`
 	Reports   []NodeReport  `json:"reports"`
+	// Why a part could not be read, if it could not: that part's method
+	// returns it as its error.
+	TxsErr      string `json:"txs_err,omitempty"`
+	SnapshotErr string `json:"snapshot_err,omitempty"`
+	NodesErr    string `json:"nodes_err,omitempty"`
 }
 
 var _ FinalLedger = (*Frozen)(nil)
 
-// Freeze reads l once into a Frozen.
+// Freeze reads l once into a Frozen. It reads every part, and always
+// returns the Frozen: a part that failed is kept as its error (and as
+// much of it as l returned with the error), and the error returned joins
+// those errors.
 func Freeze(ctx context.Context, l FinalLedger, accounts []ledger.Address) (*Frozen, error) {
-	txs, err := l.Txs(ctx, accounts)
-	if err != nil {
-		return nil, fmt.Errorf("freeze txs: %w", err)
+	f := &Frozen{}
+	var errs []error
+	fail := func(part string, err error) string {
+		if err == nil {
+			return ""
+		}
+		errs = append(errs, fmt.Errorf("freeze %s: %w", part, err))
+		return err.Error()
 	}
-	final, err := l.Snapshot(ctx, accounts)
-	if err != nil {
-		return nil, fmt.Errorf("freeze snapshot: %w", err)
+	var err error
+	f.Committed, err = l.Txs(ctx, accounts)
+	f.TxsErr = fail("txs", err)
+	f.Final, err = l.Snapshot(ctx, accounts)
+	f.SnapshotErr = fail("snapshot", err)
+	f.Reports, err = l.Nodes(ctx)
+	f.NodesErr = fail("node reports", err)
+	return f, errors.Join(errs...)
+}
+
+// frozenErr is the error a part of a Frozen was read with, or nil.
+func frozenErr(why string) error {
+	if why == "" {
+		return nil
 	}
-	nodes, err := l.Nodes(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("freeze node reports: %w", err)
-	}
-	return &Frozen{Committed: txs, Final: final, Reports: nodes}, nil
+	return errors.New(why)
 }
 
 // Txs returns the committed transactions sent from one of accounts.
@@ -141,7 +170,7 @@ func (f *Frozen) Txs(_ context.Context, accounts []ledger.Address) ([]CommittedT
 			out = append(out, tx)
 		}
 	}
-	return out, nil
+	return out, frozenErr(f.TxsErr)
 }
 
 // Snapshot returns the final snapshot, with only accounts in it.
@@ -150,8 +179,10 @@ func (f *Frozen) Snapshot(_ context.Context, accounts []ledger.Address) (Snapsho
 	s.Accounts = slices.DeleteFunc(slices.Clone(s.Accounts), func(a Account) bool {
 		return !slices.Contains(accounts, a.Address)
 	})
-	return s, nil
+	return s, frozenErr(f.SnapshotErr)
 }
 
 // Nodes returns the node reports.
-func (f *Frozen) Nodes(context.Context) ([]NodeReport, error) { return f.Reports, nil }
+func (f *Frozen) Nodes(context.Context) ([]NodeReport, error) {
+	return f.Reports, frozenErr(f.NodesErr)
+}

@@ -38,6 +38,15 @@ type Invariant struct {
 	Violations int      `json:"violations"`
 	Examples   []string `json:"examples,omitempty"` // the first few violations
 	Detail     string   `json:"detail,omitempty"`
+	// Required says the run needs the row to compare something
+	// (Options.Require): with nothing checked it fails.
+	Required bool `json:"required,omitempty"`
+}
+
+// Holds reports whether the row passes: no violation, and, if it is
+// required, something compared.
+func (inv Invariant) Holds() bool {
+	return inv.Violations == 0 && (inv.Checked > 0 || !inv.Required)
 }
 
 // OpCounts counts the history's operations by outcome, and how the
@@ -88,11 +97,12 @@ func (r Report) Row(name string) Invariant {
 // Violations counts the violations of the invariant named name.
 func (r Report) Violations(name string) int { return r.Row(name).Violations }
 
-// Failed returns the names of the invariants with violations.
+// Failed returns the names of the invariants that do not hold: those
+// with violations, and those required that compared nothing.
 func (r Report) Failed() []string {
 	var out []string
 	for _, inv := range r.Invariants {
-		if inv.Violations > 0 {
+		if !inv.Holds() {
 			out = append(out, inv.Name)
 		}
 	}
@@ -128,6 +138,9 @@ func (r Report) Write(w io.Writer) error {
 		violations := strconv.Itoa(inv.Violations)
 		if inv.Checked == 0 && inv.Violations == 0 {
 			violations = "NOT CHECKED: nothing to compare" // not a pass: say so
+			if inv.Required {
+				violations = "NOT CHECKED (required): nothing to compare" // a failure
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\n", inv.Name, inv.Checked, violations)
 	}

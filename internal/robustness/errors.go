@@ -21,6 +21,10 @@ var (
 	ErrNotRecovered = errors.New("robustness: cluster did not recover")
 	// ErrNotOurs reports a PID that is no longer the process recorded.
 	ErrNotOurs = errors.New("robustness: process is not the one recorded")
+	// ErrProbe reports a node that, asked for its failpoints before the
+	// faults were picked, neither listed them nor said it has none (404):
+	// the run cannot tell which faults it may inject.
+	ErrProbe = errors.New("robustness: cannot tell whether the nodes have failpoints")
 	// ErrNotAtomic reports a read of every account that could not be
 	// made at one applied index.
 	ErrNotAtomic = errors.New("robustness: no atomic read")

@@ -245,7 +245,8 @@ func (f clusterKill) Inject(ctx context.Context, e *Env) (*Injection, error) {
 
 // leaderPause: the leader is stopped with SIGSTOP past the election
 // timeout; another node must lead. Healed with SIGCONT: the old leader
-// must step down and follow.
+// must answer in a later term than the one it led in, following the new
+// leader or, having won an election since, leading again (see resumed).
 type leaderPause struct{}
 
 func (leaderPause) Name() string     { return "leader-pause" }
@@ -296,7 +297,9 @@ func waitStopped(pid int) error {
 }
 
 // resumed sends SIGCONT to a paused node and waits until it answers in a
-// term past term (it heard of the election it missed).
+// term past term (it heard of the election it missed), as a follower or
+// as the leader again; with term 0 (no election seen before the heal)
+// any answer will do.
 func (e *Env) resumed(ctx context.Context, n localcluster.Node, term uint64) (string, error) {
 	if err := signalNode(n, syscall.SIGCONT); err != nil {
 		return "", err
@@ -310,8 +313,12 @@ func (e *Env) resumed(ctx context.Context, n localcluster.Node, term uint64) (st
 		switch {
 		case err == nil && term == 0:
 			return fmt.Sprintf("%s resumed (term %d, leader %v)", n.ID, st.Term, st.Leader), nil
-		case err == nil && st.Term > term && !st.Leader:
+		case err == nil && st.Term > term && !st.Leader && st.LeaderID != "":
 			return fmt.Sprintf("%s resumed, follows %s (term %d → %d)", n.ID, st.LeaderID, term, st.Term), nil
+		case err == nil && st.Term > term && !st.Leader:
+			// It stood for election itself on waking; the recovery wait
+			// that follows sees it settle under a leader.
+			return fmt.Sprintf("%s resumed at a higher term, no leader known yet (term %d → %d)", n.ID, term, st.Term), nil
 		case err == nil && st.Term > term:
 			return fmt.Sprintf("%s resumed and leads again (term %d → %d)", n.ID, term, st.Term), nil
 		case err == nil:

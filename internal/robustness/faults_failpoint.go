@@ -30,26 +30,63 @@ var errNoFailpoints = errors.New("robustness: the node has no /debug/failpoints 
 // needsFailpoints marks the faults that need a failpoints binary.
 type needsFailpoints interface{ failpoints() }
 
-// dropWithoutFailpoints leaves the failpoint faults out of a run whose
-// binary lacks them (a node answers 404 at /debug/failpoints), with the
-// reason logged, as pickFaults leaves Redis faults out without Redis.
-func (r *runner) dropWithoutFailpoints(ctx context.Context, faults []Fault, skipped []string) ([]Fault, []string) {
+// probeFor bounds the retries of the failpoints probe: a node that does
+// not answer yet may still be starting.
+const probeFor = 5 * time.Second
+
+// withFailpoints leaves the failpoint faults out of a run whose binary
+// lacks them (the first member answers 404 at /debug/failpoints), with
+// the reason logged, as pickFaults leaves Redis faults out without
+// Redis. A probe that fails otherwise is ErrProbe, which must fail the
+// run: failpointFaults says why.
+func (r *runner) withFailpoints(ctx context.Context, faults []Fault, skipped []string) ([]Fault, []string, error) {
 	n, err := r.c.Node(r.ep.members()[0])
-	if err == nil {
-		_, err = fpList(ctx, n)
+	if err != nil {
+		return faults, skipped, err
 	}
-	kept, dropped := withoutFailpoints(faults, err)
+	kept, dropped, err := failpointFaults(ctx, n, faults, probeFor)
 	if len(dropped) > 0 {
-		r.logf("faults left out: %s: %v", strings.Join(dropped, ", "), err)
+		r.logf("faults left out: %s: %s answered 404 at /debug/failpoints (a binary built without the failpoints tag)", strings.Join(dropped, ", "), n.ID)
 	}
-	return kept, append(skipped, dropped...)
+	return kept, append(skipped, dropped...), err
+}
+
+// failpointFaults returns faults without those that need failpoints
+// (and their names) when node n's binary has none: it answers 404 at
+// /debug/failpoints. Any other failure of the probe is retried for
+// within, then returned as ErrProbe with faults whole: a run must not
+// lose faults to a node slow to start.
+func failpointFaults(ctx context.Context, n localcluster.Node, faults []Fault, within time.Duration) (kept []Fault, dropped []string, err error) {
+	err = probeFailpoints(ctx, n, within)
+	if err != nil && !errors.Is(err, errNoFailpoints) {
+		return faults, nil, fmt.Errorf("%w: %s: %v", ErrProbe, n.ID, err)
+	}
+	kept, dropped = withoutFailpoints(faults, err)
+	return kept, dropped, nil
+}
+
+// probeFailpoints lists node n's failpoints until it answers, for within
+// at most; a 404 (errNoFailpoints) ends it at once.
+func probeFailpoints(ctx context.Context, n localcluster.Node, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	start := time.Now()
+	for {
+		_, err := fpList(ctx, n)
+		if err == nil || errors.Is(err, errNoFailpoints) {
+			return err
+		}
+		if !sleepCtx(ctx, 100*time.Millisecond) {
+			return fmt.Errorf("no answer in %v: %w", time.Since(start).Round(time.Millisecond), err)
+		}
+	}
 }
 
 // withoutFailpoints returns faults without those that need failpoints if
-// probing a node's failpoints failed with probe.
+// the probe of a node's failpoints found none (errNoFailpoints).
 func withoutFailpoints(faults []Fault, probe error) (kept []Fault, dropped []string) {
 	for _, f := range faults {
-		if _, ok := f.(needsFailpoints); ok && probe != nil {
+		if _, ok := f.(needsFailpoints); ok && errors.Is(probe, errNoFailpoints) {
 			dropped = append(dropped, f.Name())
 		} else {
 			kept = append(kept, f)
@@ -188,8 +225,9 @@ func (e *Env) armUntilExit(ctx context.Context, fault string, n localcluster.Nod
 }
 
 // diskSlow: one node's disks turn slow, the Raft log store's appends and
-// the cold chain's syncs each sleeping; shown by the failpoints' hit
-// counters. Healed by disarming them.
+// the cold chain's syncs each sleeping; shown by both failpoints' hit
+// counters: the log store's before Inject returns, the cold chain's at
+// the latest by the heal. Healed by disarming them.
 type diskSlow struct{}
 
 func (diskSlow) Name() string     { return "disk-slow" }
@@ -202,6 +240,14 @@ const (
 	slowSync     = 100 * time.Millisecond
 )
 
+// syncWithin bounds the wait for the cold chain's first slow sync. Every
+// node syncs Pebble when it applies a cold block (coldchain commits it
+// with pebble.Sync), and the leader proposes one every checkpoint
+// interval (1 s by default) while the workload changes hot state; the
+// Raft log store, appended to every few milliseconds, fires long before.
+// Ten intervals leave room for an election the slow disk may cause.
+const syncWithin = 10 * time.Second
+
 func (f diskSlow) Inject(ctx context.Context, e *Env) (*Injection, error) {
 	n, err := e.anyNode()
 	if err != nil {
@@ -213,23 +259,13 @@ func (f diskSlow) Inject(ctx context.Context, e *Env) (*Injection, error) {
 	}
 	start := time.Now()
 	in := &Injection{Fault: f.Name(), Node: n.ID, heal: func(ctx context.Context) (string, error) {
-		err := errors.Join(fpDisarm(ctx, n, failpoint.RaftLogStore), fpDisarm(ctx, n, failpoint.PebbleSync))
-		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrNotRecovered, err)
-		}
-		now, err := fpList(ctx, n)
-		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrNotRecovered, err)
-		}
-		return fmt.Sprintf("%s's disks fast again: %s slept %d times, %s %d times", n.ID,
-			failpoint.RaftLogStore, now[failpoint.RaftLogStore].Hits-before[failpoint.RaftLogStore].Hits,
-			failpoint.PebbleSync, now[failpoint.PebbleSync].Hits-before[failpoint.PebbleSync].Hits), nil
+		return e.disksFast(ctx, n, before, syncWithin)
 	}}
 	if err := errors.Join(fpArm(ctx, n, failpoint.RaftLogStore, fmt.Sprintf("sleep(%v)", slowLogStore)),
 		fpArm(ctx, n, failpoint.PebbleSync, fmt.Sprintf("sleep(%v)", slowSync))); err != nil {
 		return in, err
 	}
-	hits, err := e.waitHits(ctx, n, failpoint.RaftLogStore, before[failpoint.RaftLogStore].Hits)
+	hits, err := e.waitHits(ctx, n, failpoint.RaftLogStore, before[failpoint.RaftLogStore].Hits, e.Effect)
 	if err != nil {
 		return in, err
 	}
@@ -239,10 +275,28 @@ func (f diskSlow) Inject(ctx context.Context, e *Env) (*Injection, error) {
 	return in, nil
 }
 
-// waitHits waits until node n's failpoint name fired more than before
-// times, and returns how many more.
-func (e *Env) waitHits(ctx context.Context, n localcluster.Node, name string, before int64) (int64, error) {
-	ctx, cancel := context.WithTimeout(ctx, e.Effect)
+// disksFast heals disk-slow on node n: it waits, within at most, until
+// the cold chain's syncs slept too (at once if they already did since
+// before), then disarms both points whatever that showed, and reports
+// how often each slept. Syncs that never slept are ErrNoEffect.
+func (e *Env) disksFast(ctx context.Context, n localcluster.Node, before map[string]failpoint.Status, within time.Duration) (string, error) {
+	_, synced := e.waitHits(ctx, n, failpoint.PebbleSync, before[failpoint.PebbleSync].Hits, within)
+	if err := errors.Join(fpDisarm(ctx, n, failpoint.RaftLogStore), fpDisarm(ctx, n, failpoint.PebbleSync)); err != nil {
+		return "", errors.Join(synced, fmt.Errorf("%w: %v", ErrNotRecovered, err))
+	}
+	now, err := fpList(ctx, n)
+	if err != nil {
+		return "", errors.Join(synced, fmt.Errorf("%w: %v", ErrNotRecovered, err))
+	}
+	return fmt.Sprintf("%s's disks fast again: %s slept %d times, %s %d times", n.ID,
+		failpoint.RaftLogStore, now[failpoint.RaftLogStore].Hits-before[failpoint.RaftLogStore].Hits,
+		failpoint.PebbleSync, now[failpoint.PebbleSync].Hits-before[failpoint.PebbleSync].Hits), synced
+}
+
+// waitHits waits, within at most, until node n's failpoint name fired
+// more than before times, and returns how many more.
+func (e *Env) waitHits(ctx context.Context, n localcluster.Node, name string, before int64, within time.Duration) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	for {
 		all, err := fpList(ctx, n)
@@ -250,7 +304,7 @@ func (e *Env) waitHits(ctx context.Context, n localcluster.Node, name string, be
 			return all[name].Hits - before, nil
 		}
 		if !sleepCtx(ctx, 20*time.Millisecond) {
-			return 0, fmt.Errorf("%w: %s's %s not hit within %v (last error %v)", ErrNoEffect, n.ID, name, e.Effect, err)
+			return 0, fmt.Errorf("%w: %s's %s not hit within %v (last error %v)", ErrNoEffect, n.ID, name, within, err)
 		}
 	}
 }

@@ -25,10 +25,11 @@ import (
 
 // Faults of membership and replication under load (ARCHITECTURE §5): the
 // leadership handed to a chosen follower, a follower replaced by a fresh
-// node that must catch up from a snapshot, and a follower paused until
-// the leader compacted its log past it, so that it must install one.
-// The workload runs on meanwhile; each shows its effect in the nodes'
-// status, their admin API, their metrics and their logs.
+// node that must catch up from a snapshot (from the log while the leader
+// has taken none), and a follower paused until the leader compacted its
+// log past it, so that it must install one. The workload runs on
+// meanwhile; each shows its effect in the nodes' status, their admin
+// API, their metrics and their logs.
 
 const (
 	// logInstalled is what hashicorp/raft logs once a follower installed a
@@ -130,8 +131,9 @@ func (e *Env) whoLeads(ctx context.Context) (string, error) {
 // memberReplace: a follower is removed from the cluster through the
 // leader (DELETE /v1/admin/members/{id}), its process and redis-server
 // stopped and its data kept (localcluster.RemoveNode), and a fresh node
-// added that joins as a voter and catches up from a snapshot. From then
-// on the run follows the new member set: the removed node is never
+// added that joins as a voter and catches up: from a snapshot, or from
+// the log when the leader had taken no snapshot yet (see joined). From
+// then on the run follows the new member set: the removed node is never
 // started again, nor read at the end. Nothing to heal.
 type memberReplace struct{}
 

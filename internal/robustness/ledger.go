@@ -2,8 +2,10 @@ package robustness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,10 +33,11 @@ const scanWorkers = 4
 // installed a snapshot lacks the blocks before it), so a transaction in
 // two blocks is seen twice. Snapshot reads every account and the sums on
 // the leader at one applied index (atomic). Nodes reports, for each node,
-// the hot commitment and cold state root of the blocks it holds at a
-// sample of heights spread over both chains and at their heads, and the
-// digests of its Raft log (GET /v1/admin/raft/log) over the range of
-// committed entries every member still holds.
+// the hot commitment and cold state root of the blocks at a sample of
+// heights spread over both chains and at their heads, which a converged
+// member must hold (but for hot blocks below a snapshot it still
+// backfills), and the digests of its Raft log (GET /v1/admin/raft/log)
+// over the range of committed entries every member still holds.
 type ClusterLedger struct {
 	ep      *endpoints
 	token   string        // the admin token, for the Raft log digests (raftlog.go)
@@ -179,8 +182,10 @@ func (l *ClusterLedger) Snapshot(ctx context.Context, accounts []ledger.Address)
 }
 
 // Nodes returns each node's hot commitments and cold roots at the sampled
-// heights it holds, and its Raft log digests over the range every member
-// holds (raftlog.go).
+// heights, and its Raft log digests over the range every member holds
+// (raftlog.go). A member lacking a block it must hold has Err (report).
+// When the Raft logs cannot be compared at all it returns the reports
+// and the error.
 func (l *ClusterLedger) Nodes(ctx context.Context) ([]robust.NodeReport, error) {
 	hot, cold, _, err := l.heads(ctx)
 	if err != nil {
@@ -191,17 +196,17 @@ func (l *ClusterLedger) Nodes(ctx context.Context) ([]robust.NodeReport, error) 
 	out := make([]robust.NodeReport, len(ids))
 	var wg sync.WaitGroup
 	for i, id := range ids {
-		wg.Go(func() { out[i] = l.report(ctx, id, hs, cs) })
+		wg.Go(func() { out[i] = l.report(ctx, id, hot, cold, hs, cs) })
 	}
 	wg.Wait()
-	logs, errs := l.logReports(ctx, ids)
+	logs, errs, err := l.logReports(ctx, ids)
 	for i := range out {
 		out[i].Log = logs[out[i].Node]
-		if err := errs[out[i].Node]; err != nil && out[i].Err == "" {
-			out[i].Err = err.Error()
+		if lerr := errs[out[i].Node]; lerr != nil {
+			out[i].Err = joinWhy(out[i].Err, lerr.Error())
 		}
 	}
-	return out, nil
+	return out, err
 }
 
 func (l *ClusterLedger) samples() int {
@@ -224,43 +229,136 @@ func sampleHeights(head uint64, n int) []uint64 {
 	return slices.Compact(out)
 }
 
-// report is node id's points at heights hs (hot) and cs (cold). A height
-// the node does not hold is left out; a node that answers nothing has
-// Err.
-func (l *ClusterLedger) report(ctx context.Context, id string, hs, cs []uint64) robust.NodeReport {
+// report is node id's points at heights hs (hot) and cs (cold), which
+// reach the leader's heads hot and cold. A member of a converged cluster
+// holds all of those blocks (a snapshot it restored carries the whole
+// cold chain), except the hot blocks below a snapshot it restored and
+// still fetches from its peers. Its status then says archive_complete
+// false, but not how far down it has got, so any hot block it lacks is
+// left out (Skipped). Every other block it lacks is in Err, as are heads
+// it never reached and a node that answers nothing.
+func (l *ClusterLedger) report(ctx context.Context, id string, hot, cold uint64, hs, cs []uint64) robust.NodeReport {
 	r := robust.NodeReport{Node: id}
 	c := l.ep.local(id)
-	var errs int
-	var last error
+	backfilling, behind := l.reach(ctx, c, hot, cold)
+	var f fetches
 	for _, h := range hs {
 		b, err := timed(ctx, l.timeout(), func(ctx context.Context) (*api.BlockView, error) { return c.Block(ctx, h) })
-		if ok := keep(err, &errs, &last); ok {
+		if f.answered(err, fmt.Sprintf("hot %d", h), backfilling) {
 			r.Hot = append(r.Hot, robust.Point{At: h, Digest: b.Commitment})
 		}
 	}
 	for _, h := range cs {
 		b, err := timed(ctx, l.timeout(), func(ctx context.Context) (*ledger.ColdBlock, error) { return c.ColdBlock(ctx, h) })
-		if ok := keep(err, &errs, &last); ok {
+		if f.answered(err, fmt.Sprintf("cold %d", h), false) {
 			r.Cold = append(r.Cold, robust.Point{At: h, Digest: b.Header.StateRoot})
 		}
 	}
-	if len(r.Hot) == 0 && len(r.Cold) == 0 && errs > 0 {
-		r.Err = fmt.Sprintf("no block answered at %d sampled heights: %v", errs, last)
-	}
+	r.Skipped = f.skipped
+	r.Err = f.why(behind, len(r.Hot)+len(r.Cold) > 0)
 	return r
 }
 
-// keep reports whether a fetch answered; a block the node does not hold
-// is no error.
-func keep(err error, errs *int, last *error) bool {
-	if err == nil {
-		return true
+// reach waits, for up to one request's timeout, until node c holds the
+// heads hot and cold: a follower applies a block a moment after the
+// leader. backfilling says its status answered archive_complete false;
+// behind says it did not get there.
+func (l *ClusterLedger) reach(ctx context.Context, c *client.Client, hot, cold uint64) (backfilling bool, behind error) {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout())
+	defer cancel()
+	for {
+		var atHot, atCold uint64
+		st, err := c.Status(ctx)
+		if err == nil {
+			backfilling, atHot = !st.ArchiveComplete, st.Height
+			atCold, err = coldHead(ctx, c)
+		}
+		if err == nil && atHot >= hot && atCold >= cold {
+			return backfilling, nil
+		}
+		if sleepCtx(ctx, 20*time.Millisecond) {
+			continue
+		}
+		if err != nil {
+			return backfilling, fmt.Errorf("its heads: %w", err)
+		}
+		return backfilling, fmt.Errorf("its heads are hot %d and cold %d, below the leader's %d and %d", atHot, atCold, hot, cold)
 	}
-	if ce, ok := err.(*client.Error); !ok || ce.Code != api.CodeNotFound {
-		*errs++
-		*last = err
+}
+
+// coldHead is the height of node c's latest cold block, 0 if none.
+func coldHead(ctx context.Context, c *client.Client) (uint64, error) {
+	b, err := c.ColdBlock(ctx, 0)
+	if notFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return b.Header.Height, nil
+}
+
+// fetches sorts one node's answers at the sampled heights.
+type fetches struct {
+	failed  int      // errors but not_found
+	last    error    // the last of them
+	missing []string // blocks it must hold and answered not_found for
+	skipped int      // not_found for blocks it may lack
+}
+
+// answered reports whether a fetch of block answered it; a not_found is
+// the node's to give only if it mayLack the block.
+func (f *fetches) answered(err error, block string, mayLack bool) bool {
+	switch {
+	case err == nil:
+		return true
+	case !notFound(err):
+		f.failed++
+		f.last = err
+	case mayLack:
+		f.skipped++
+	default:
+		f.missing = append(f.missing, block)
 	}
 	return false
+}
+
+// maxMissingShown bounds the blocks a node's Err names.
+const maxMissingShown = 5
+
+// why is what is wrong with the node's report, "" if nothing: behind
+// (from reach), the blocks it lacks, and, if no block answered, the
+// errors.
+func (f *fetches) why(behind error, answered bool) string {
+	var why string
+	if behind != nil {
+		why = behind.Error()
+	}
+	if n := len(f.missing); n > 0 {
+		shown := strings.Join(f.missing[:min(n, maxMissingShown)], ", ")
+		if n > maxMissingShown {
+			shown += fmt.Sprintf(" and %d more", n-maxMissingShown)
+		}
+		why = joinWhy(why, fmt.Sprintf("lacks %d sampled blocks a converged member holds (blocks %s)", n, shown))
+	}
+	if !answered && f.failed > 0 {
+		why = joinWhy(why, fmt.Sprintf("no block answered at %d sampled heights: %v", f.failed, f.last))
+	}
+	return why
+}
+
+// joinWhy joins two descriptions of what is wrong, either maybe "".
+func joinWhy(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	return a + "; " + b
+}
+
+// notFound reports whether err is a node's not_found answer.
+func notFound(err error) bool {
+	var ce *client.Error
+	return errors.As(err, &ce) && ce.Code == api.CodeNotFound
 }
 
 func timed[T any](ctx context.Context, d time.Duration, f func(context.Context) (T, error)) (T, error) {

@@ -2,9 +2,12 @@ package robustness
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -54,9 +57,9 @@ func TestClusterLedgerLogReports(t *testing.T) {
 	n1 := fakeLog(t, 3, 40, 0, &asked, &mu)
 	n2 := fakeLog(t, 10, 35, 20, &asked, &mu)
 	l := &ClusterLedger{ep: newEndpoints([]localcluster.Node{{ID: "n1", URL: n1.URL}, {ID: "n2", URL: n2.URL}}), token: "tok"}
-	logs, errs := l.logReports(t.Context(), []string{"n1", "n2"})
-	if len(errs) != 0 {
-		t.Fatalf("logReports errors = %v", errs)
+	logs, errs, err := l.logReports(t.Context(), []string{"n1", "n2"})
+	if len(errs) != 0 || err != nil {
+		t.Fatalf("logReports errors = %v, %v", errs, err)
 	}
 	if from, to, n := l.LogRange(); from != 10 || to != 35 || n != 26 {
 		t.Fatalf("LogRange() = %d, %d, %d; want 10, 35, 26", from, to, n)
@@ -78,9 +81,28 @@ func TestClusterLedgerLogReports(t *testing.T) {
 		t.Fatalf("%d points differ, want 1 (the tampered index 20)", differ)
 	}
 
-	// Without the token the ledger reports no digests, and no error.
+	// Without the token the ledger reports no digests, and says it could
+	// not: a run must not pass with nothing compared.
 	l.token = ""
-	if logs, errs := l.logReports(t.Context(), []string{"n1", "n2"}); len(logs) != 0 || len(errs) != 0 {
-		t.Fatalf("logReports without a token = %v, %v; want nothing", logs, errs)
+	if logs, errs, err := l.logReports(t.Context(), []string{"n1", "n2"}); len(logs) != 0 || len(errs) != 0 || !errors.Is(err, errNoToken) {
+		t.Fatalf("logReports without a token = %v, %v, %v; want no points and %v", logs, errs, err, errNoToken)
+	}
+}
+
+// Members whose logs share no committed range (n1 committed up to 8, n2
+// holds entries from 10 on) cannot be compared: that is an error naming
+// what each holds, not a report of nothing.
+func TestClusterLedgerNoLogRange(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	n1 := fakeLog(t, 1, 8, 0, &asked, &mu)
+	n2 := fakeLog(t, 10, 35, 0, &asked, &mu)
+	l := &ClusterLedger{ep: newEndpoints([]localcluster.Node{{ID: "n1", URL: n1.URL}, {ID: "n2", URL: n2.URL}}), token: "tok"}
+	logs, errs, err := l.logReports(t.Context(), []string{"n1", "n2"})
+	if len(logs) != 0 || len(errs) != 0 || !errors.Is(err, errNoLogRange) || !strings.Contains(fmt.Sprint(err), "n1 1..8, n2 10..35") {
+		t.Fatalf("logReports(no shared range) = %v, %v, %v; want no points and %v naming n1 1..8, n2 10..35", logs, errs, err, errNoLogRange)
+	}
+	if len(asked) != 0 {
+		t.Errorf("digest requests = %q, want none", asked)
 	}
 }

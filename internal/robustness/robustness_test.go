@@ -1,9 +1,12 @@
 package robustness
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -248,5 +251,44 @@ func TestNewTxKinds(t *testing.T) {
 		if again := newTx("c", key, kind, key.Address, 5, 3); again.ID() != tx.ID() {
 			t.Errorf("newTx(%s) twice: ids %s and %s, want one", kind, tx.ID(), again.ID())
 		}
+	}
+}
+
+// TestHealOwnContext: a heal runs on a context of its own, so a fault
+// whose Inject used up (or whose run cancelled) the fault's context is
+// still healed.
+func TestHealOwnContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var seen error
+	in := &Injection{heal: func(ctx context.Context) (string, error) {
+		seen = ctx.Err()
+		return "lifted", nil
+	}}
+	r := &runner{o: DefaultOptions()}
+	if healed, err := r.heal(ctx, in); healed != "lifted" || err != nil || seen != nil {
+		t.Errorf("heal(cancelled context) = %q, %v, with the heal's context %v; want lifted on a live context", healed, err, seen)
+	}
+}
+
+// TestSaveNamesUnsaved: a run that ended before it read the final ledger
+// says in its summary that ledger.json is missing, and why.
+func TestSaveNamesUnsaved(t *testing.T) {
+	dir := t.TempDir()
+	r := &runner{o: Options{Dir: dir}}
+	if err := r.saveFiles(); err != nil {
+		t.Fatalf("saveFiles() = %v", err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, SummaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"not saved: " + HistoryFile + ": ", "not saved: " + LedgerFile + ": the run ended before it read the final ledger"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("%s =\n%s\nwant a line %q", SummaryFile, data, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, LedgerFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Stat(%s) = %v, want it absent", LedgerFile, err)
 	}
 }

@@ -25,14 +25,26 @@ func (r *runner) keep() {
 	r.sum.Saved = r.o.Dir
 }
 
-// saveFiles writes the history, the frozen ledger and the summary.
+// saveFiles writes the history, the frozen ledger and the summary, which
+// names the files it could not write (Summary.Unsaved).
 func (r *runner) saveFiles() error {
 	var errs []error
-	if r.h != nil {
-		errs = append(errs, r.h.SaveFile(filepath.Join(r.o.Dir, HistoryFile)))
+	unsaved := func(name, why string) { r.sum.Unsaved = append(r.sum.Unsaved, name+": "+why) }
+	written := func(name string, err error) {
+		if err != nil {
+			unsaved(name, err.Error())
+			errs = append(errs, err)
+		}
 	}
-	if r.frozen != nil {
-		errs = append(errs, writeJSON(filepath.Join(r.o.Dir, LedgerFile), r.frozen))
+	if r.h == nil {
+		unsaved(HistoryFile, "the run ended before its workload began")
+	} else {
+		written(HistoryFile, r.h.SaveFile(filepath.Join(r.o.Dir, HistoryFile)))
+	}
+	if r.frozen == nil {
+		unsaved(LedgerFile, "the run ended before it read the final ledger")
+	} else {
+		written(LedgerFile, writeJSON(filepath.Join(r.o.Dir, LedgerFile), r.frozen))
 	}
 	errs = append(errs, os.WriteFile(filepath.Join(r.o.Dir, SummaryFile), []byte(r.sum.String()), 0o644))
 	return errors.Join(errs...)

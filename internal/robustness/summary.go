@@ -64,7 +64,7 @@ type Summary struct {
 	Clients  int           `json:"clients"`
 	Duration time.Duration `json:"duration"`          // of the workload
 	Elapsed  time.Duration `json:"elapsed"`           // of the whole run
-	Skipped  []string      `json:"skipped,omitempty"` // faults the store does not allow
+	Skipped  []string      `json:"skipped,omitempty"` // faults the run cannot do (no Redis, namespaces or failpoints)
 
 	Events     []FaultEvent              `json:"events"`
 	Faults     []FaultStat               `json:"faults"`
@@ -76,6 +76,9 @@ type Summary struct {
 	Report     robust.Report             `json:"report"`
 	Errors     []string                  `json:"errors,omitempty"` // besides violations
 	Saved      string                    `json:"saved,omitempty"`  // where a failing run's artifacts are
+	// Unsaved names the files Saved lacks, each with why (a run that
+	// ended before its final ledger was read has no ledger.json).
+	Unsaved []string `json:"unsaved,omitempty"`
 }
 
 // faultStats sums events by fault, in the order faults are listed.
@@ -198,7 +201,7 @@ func (s Summary) Write(w io.Writer) error {
 	fmt.Fprintf(w, "robustness run: %s, seed %d, %d nodes (%s store), %d clients, workload %v, run %v\n",
 		verdict, s.Seed, s.Nodes, s.Store, s.Clients, s.Duration.Round(time.Second), s.Elapsed.Round(time.Second))
 	if len(s.Skipped) > 0 {
-		fmt.Fprintf(w, "faults left out (they need Redis or a failpoints binary): %s\n", strings.Join(s.Skipped, ", "))
+		fmt.Fprintf(w, "faults left out (they need Redis, network namespaces (root, ip and iptables) or a failpoints binary): %s\n", strings.Join(s.Skipped, ", "))
 	}
 	s.writeFaults(w)
 	s.writeOps(w)
@@ -214,6 +217,9 @@ func (s Summary) Write(w io.Writer) error {
 	}
 	if s.Saved != "" {
 		fmt.Fprintf(w, "saved: %s\n", s.Saved)
+	}
+	for _, u := range s.Unsaved {
+		fmt.Fprintf(w, "not saved: %s\n", u)
 	}
 	return s.Report.Write(w)
 }
