@@ -36,8 +36,10 @@
 //     crash point in apply, snapshot or the bridge's steps, a slow disk, a
 //     failing disk (the node must stop) and the leader's clock skewed.
 //
-// Faults a run cannot do (no Redis, no namespaces, no failpoints) are
-// dropped with the reason printed. Victims are picked from the members of
+// Faults a run cannot do (no Redis, no namespaces, no failpoints: the
+// first member answers 404 at /debug/failpoints) are dropped with the
+// reason printed; any other failure of the failpoints probe fails the run
+// rather than dropping faults. Victims are picked from the members of
 // the moment (endpoints.go), which member-replace changes during a run.
 //
 // The final ledger also reports each member's Raft log digests (GET
@@ -47,11 +49,19 @@
 // highest first index, above each one's last restored snapshot, to the
 // lowest commit index), one point per entry up to 4096 entries, so
 // robust's "raft logs identical" row compares the logs entry by entry.
+// Without the admin token, or with no range all members hold, nothing is
+// compared, and that fails the run: the row is required
+// (robust.Options.Require), with "no acknowledged tx lost", "supply
+// conserved", "linearizable" and, on two nodes or more, "nodes agree per
+// height".
 //
 // Invariants: a run that finds a violation, or cannot finish, returns a
 // non-nil error naming a directory that keeps the history, the frozen
 // final ledger, porcupine's visualization if any, the summary and the
-// cluster's data directories; every process the run starts is stopped by
+// cluster's data directories (the summary names any file it could not
+// keep); a run whose cluster does not come back at the end still checks
+// what it can read, then fails; a fault's heal runs on a context of its
+// own, so an injection that used up its time cannot leave it armed; every process the run starts is stopped by
 // its PID (localcluster's, or one this package checked in /proc), and a
 // process it paused is always resumed; the seed and the options determine
 // the schedule of faults and the workload's choices (not the timing).
