@@ -2,6 +2,7 @@ package failpoint
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"sync"
@@ -18,6 +19,12 @@ type Registry struct {
 	armed atomic.Int32 // points armed: 0 makes Eval a single load
 	// exit ends the process at a crash action.
 	exit func(name string)
+	// log gets a line for every error injected (os.Stderr, the node's
+	// log), written before the error is returned: the caller may die of
+	// it in a way that loses the error (Pebble panics on a failed WAL
+	// close, and its deferred unlock then dies of "unlock of unlocked
+	// mutex", printing no message).
+	log io.Writer
 
 	mu     sync.Mutex
 	points map[string]*point
@@ -40,7 +47,7 @@ type Status struct {
 // action writes a line to stderr and exits with CrashExitCode at once:
 // no deferred function runs and no buffer is flushed, as after kill -9.
 func New() *Registry {
-	r := &Registry{exit: crashNow, points: make(map[string]*point, len(Points))}
+	r := &Registry{exit: crashNow, log: os.Stderr, points: make(map[string]*point, len(Points))}
 	for _, name := range Points {
 		r.points[name] = &point{}
 	}
@@ -132,8 +139,9 @@ func (r *Registry) fire(name string) (Term, bool) {
 }
 
 // Eval runs name's action if it fires: crash exits the process, error
-// returns an error wrapping ErrInjected, sleep sleeps. Otherwise, and for
-// skew (read by Offset), it returns nil.
+// writes "failpoint NAME: error: ..." to the registry's log and returns an
+// error wrapping ErrInjected, sleep sleeps. Otherwise, and for skew (read
+// by Offset), it returns nil.
 func (r *Registry) Eval(name string) error {
 	t, ok := r.fire(name)
 	if !ok {
@@ -143,7 +151,9 @@ func (r *Registry) Eval(name string) error {
 	case Crash:
 		r.exit(name)
 	case Error:
-		return fmt.Errorf("%w at %s", ErrInjected, name)
+		err := fmt.Errorf("%w at %s", ErrInjected, name)
+		fmt.Fprintf(r.log, "failpoint %s: error: %v\n", name, err)
+		return err
 	case Sleep:
 		time.Sleep(t.Arg)
 	}

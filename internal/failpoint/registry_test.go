@@ -2,6 +2,7 @@ package failpoint
 
 import (
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 func testRegistry(crashed *[]string) *Registry {
 	r := New()
 	r.exit = func(name string) { *crashed = append(*crashed, name) }
+	r.log = io.Discard
 	return r
 }
 
@@ -35,8 +37,15 @@ func TestRegistryActions(t *testing.T) {
 	if want := []string{HotApplied, HotApplied}; strings.Join(crashed, ",") != strings.Join(want, ",") {
 		t.Errorf("2*crash crashed at %v, want %v", crashed, want)
 	}
+	var said strings.Builder
+	r.log = &said
 	if err := r.Eval(RaftLogStore); !errors.Is(err, ErrInjected) || !strings.Contains(err.Error(), RaftLogStore) {
 		t.Errorf("Eval(%s) = %v, want an error wrapping %v naming the point", RaftLogStore, err, ErrInjected)
+	}
+	// The injected error is logged before it is returned: its caller may
+	// die of it without a word (docs/robustness.md, bug 14).
+	if want := "failpoint raft-log-store: error: failpoint: injected error at raft-log-store\n"; said.String() != want {
+		t.Errorf("Eval(%s) logged %q, want %q", RaftLogStore, said.String(), want)
 	}
 	if err := r.Eval(PebbleSync); err != nil {
 		t.Errorf("Eval(%s) = %v, want nil after the sleep", PebbleSync, err)

@@ -325,7 +325,10 @@ func (f diskError) Inject(ctx context.Context, e *Env) (*Injection, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, after, err := e.armUntilExit(ctx, f.Name(), n, point, "error", "injected error at "+point)
+	// The failpoint's own line, written as it injects the error: how the
+	// node then dies is its store's business (Pebble may panic in a way
+	// that prints no message; docs/robustness.md, bug 14).
+	in, after, err := e.armUntilExit(ctx, f.Name(), n, point, "error", "failpoint "+point+": error")
 	if err != nil {
 		return in, err
 	}
