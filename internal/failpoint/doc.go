@@ -1,6 +1,7 @@
 // Package failpoint injects faults at named points of the node's code:
-// a crash (the process exits at once, as kill -9 would), an error, a
-// sleep, or a clock offset. The robustness suite arms them in a node
+// a crash (the process exits at once, as kill -9 would), an error (the
+// process's log gets a line as it is injected), a sleep, or a clock
+// offset. The robustness suite arms them in a node
 // built with the failpoints tag, at start from DUALCHAIN_FAILPOINTS or at
 // run time through the node's /debug/failpoints API, to crash inside
 // apply, snapshot and the bridge's steps, slow the disks down, fail their
