@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +18,7 @@ import (
 	"github.com/dualchain/dualchain/client"
 	"github.com/dualchain/dualchain/contracts/token"
 	"github.com/dualchain/dualchain/internal/export"
+	"github.com/dualchain/dualchain/internal/export/exporttest"
 	"github.com/dualchain/dualchain/ledger"
 	"github.com/dualchain/dualchain/node"
 	"golang.org/x/sync/errgroup"
@@ -63,7 +62,7 @@ func TestExport(t *testing.T) {
 		t.Fatalf("range export = %+v, want complete with %d+ txs and their frames", s, exportTransfers)
 	}
 	t.Run("every field", func(t *testing.T) { e.everyField(t, ref) })
-	t.Run("per-tx and range", func(t *testing.T) { sameFiles(t, ref, perTx) })
+	t.Run("per-tx and range", func(t *testing.T) { exporttest.SameFiles(t, ref, perTx) })
 	t.Run("killed and resumed", func(t *testing.T) { e.killed(t, ref) })
 	t.Run("cold per-tx and range", e.cold)
 }
@@ -294,7 +293,7 @@ func (e *exportEnv) killed(t *testing.T, ref string) {
 	if !s.Complete || s.Start != m.Next() {
 		t.Errorf("the export run again = %+v, want it complete, continued from %d", s, m.Next())
 	}
-	sameFiles(t, ref, dir)
+	exporttest.SameFiles(t, ref, dir)
 }
 
 // cold moves funds to the cold chain, makes a few cold transfers, and
@@ -333,7 +332,7 @@ func (e *exportEnv) cold(t *testing.T) {
 	if !ranged.Complete || ranged.Txs < transfers || perTx.Txs != ranged.Txs {
 		t.Errorf("cold exports: range %+v, per-tx %+v; want both complete with %d+ txs", ranged, perTx, transfers)
 	}
-	sameFiles(t, e.path("cold-range"), e.path("cold-per-tx"))
+	exporttest.SameFiles(t, e.path("cold-range"), e.path("cold-per-tx"))
 }
 
 // waitForPart waits until the export in dir has finished a part, and
@@ -350,34 +349,6 @@ func waitForPart(t *testing.T, dir string, exited <-chan error) int {
 		case <-deadline:
 			t.Fatal("the export finished no part within a minute")
 		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// sameFiles checks that two directories hold the same files, byte for
-// byte.
-func sameFiles(t *testing.T, want, got string) {
-	t.Helper()
-	names := func(dir string) []string {
-		es, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, e := range es {
-			out = append(out, e.Name())
-		}
-		return out
-	}
-	nw, ng := names(want), names(got)
-	if !slices.Equal(nw, ng) {
-		t.Fatalf("%s holds\n%v\n%s holds\n%v", got, ng, want, nw)
-	}
-	for _, n := range nw {
-		a, err1 := os.ReadFile(filepath.Join(want, n))
-		b, err2 := os.ReadFile(filepath.Join(got, n))
-		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
-			t.Errorf("%s differs: %d bytes in %s, %d in %s (%v, %v)", n, len(a), want, len(b), got, err1, err2)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dualchain/dualchain/internal/export/exporttest"
 )
 
 // TestResume interrupts exports after a few chunks (the context ends, as
@@ -49,7 +51,7 @@ func TestResume(t *testing.T) {
 			if err != nil || !s.Complete || s.Start != next || s.Blocks != int64(s.To-next+1) {
 				t.Fatalf("Run() = %+v, %v; want it complete, from %d", s, err, next)
 			}
-			compareDirs(t, one.Dir, s.Dir)
+			exporttest.SameFiles(t, one.Dir, s.Dir)
 		})
 	}
 }

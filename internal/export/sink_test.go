@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/dualchain/dualchain/internal/export/exporttest"
 )
 
 // formats are every format and compression an export can be written in.
@@ -149,7 +150,7 @@ func TestResumeIsDeterministic(t *testing.T) {
 				if err := s.Close(); err != nil {
 					t.Fatalf("Close() = %v", err)
 				}
-				compareDirs(t, oneGo.Dir, o.Dir)
+				exporttest.SameFiles(t, oneGo.Dir, o.Dir)
 			})
 		}
 	}
@@ -210,34 +211,6 @@ func resumeFrom(t *testing.T, o Options, tc *testChain, to uint64) *Sink {
 	return s
 }
 
-// compareDirs checks that two directories hold the same files, byte for
-// byte.
-func compareDirs(t *testing.T, a, b string) {
-	t.Helper()
-	names := func(dir string) []string {
-		es, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, e := range es {
-			out = append(out, e.Name())
-		}
-		return out
-	}
-	na, nb := names(a), names(b)
-	if !slices.Equal(na, nb) {
-		t.Fatalf("files\n%v\nwant\n%v", nb, na)
-	}
-	for _, n := range na {
-		ba, _ := os.ReadFile(filepath.Join(a, n))
-		bb, _ := os.ReadFile(filepath.Join(b, n))
-		if !bytes.Equal(ba, bb) {
-			t.Errorf("%s differs: %d bytes after the crashes, %d in one run", n, len(bb), len(ba))
-		}
-	}
-}
-
 // TestChunkingDoesNotMatter writes the same chain in chunks of the
 // export's size and in one chunk: the files must be the same.
 func TestChunkingDoesNotMatter(t *testing.T) {
@@ -249,7 +222,7 @@ func TestChunkingDoesNotMatter(t *testing.T) {
 			b.Dir = filepath.Join(filepath.Dir(a.Dir), "b")
 			writeAll(t, a, tc.chunks(1, 14, 3))
 			writeAll(t, b, []*Chunk{tc.chunk(1, 14)})
-			compareDirs(t, a.Dir, b.Dir)
+			exporttest.SameFiles(t, a.Dir, b.Dir)
 		})
 	}
 }
