@@ -107,10 +107,10 @@ func closeTransport(trans raft.Transport) error {
 }
 
 // newTransport is cfg.Transport if set, else a TCP transport listening on
-// cfg.BindAddr.
+// cfg.BindAddr; either way without Raft's heartbeat fast path (serialize).
 func newTransport(cfg Config, hl hclog.Logger) (raft.Transport, error) {
 	if cfg.Transport != nil {
-		return cfg.Transport, nil
+		return serialize(cfg.Transport), nil
 	}
 	var advertise net.Addr // a nil *net.TCPAddr here would not be a nil net.Addr
 	if cfg.AdvertiseAddr != "" {
@@ -125,7 +125,7 @@ func newTransport(cfg Config, hl hclog.Logger) (raft.Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("consensus: listen on %s: %w", cfg.BindAddr, err)
 	}
-	return trans, nil
+	return serialize(trans), nil
 }
 
 // ID is the replica's node id.
