@@ -20,10 +20,12 @@
 //     was taken; the FSM, not this package, records that index inside it.
 //   - The log is never truncated past the latest snapshot.
 //
-// Config.Transport replaces the TCP transport (tests give Raft's
-// InmemTransport, whose links they cut and heal), and
-// [Replica.LogDigests] digests the committed log so that replicas can be
-// compared entry by entry (digest.go).
+// Every transport, the TCP one or Config.Transport (tests give Raft's
+// InmemTransport, whose links they cut and heal), runs without Raft's
+// heartbeat fast path (transport.go): with it, a deposed leader can write
+// an entry under its successor's term and break the first invariant
+// (hashicorp/raft#695). [Replica.LogDigests] digests the committed log so
+// that replicas can be compared entry by entry (digest.go).
 //
 // Beyond Raft's own recovery, [Replica.CaughtUp] tells when a restarted
 // replica has applied what it knows to be committed; members are

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sync"
@@ -74,23 +75,39 @@ func (l *linkTransport) AppendEntries(id raft.ServerID, target raft.ServerAddres
 	return l.NetworkTransport.AppendEntries(id, target, args, resp)
 }
 
-func (l *linkTransport) RequestVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestVoteRequest, resp *raft.RequestVoteResponse) error {
+// open is errCut unless target's link is open: RPCs other than appends
+// pass whole links only.
+func (l *linkTransport) open(target raft.ServerAddress) error {
 	if l.link(target) != linkOpen {
 		return errCut
+	}
+	return nil
+}
+
+func (l *linkTransport) RequestVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestVoteRequest, resp *raft.RequestVoteResponse) error {
+	if err := l.open(target); err != nil {
+		return err
 	}
 	return l.NetworkTransport.RequestVote(id, target, args, resp)
 }
 
 func (l *linkTransport) RequestPreVote(id raft.ServerID, target raft.ServerAddress, args *raft.RequestPreVoteRequest, resp *raft.RequestPreVoteResponse) error {
-	if l.link(target) != linkOpen {
-		return errCut
+	if err := l.open(target); err != nil {
+		return err
 	}
 	return l.NetworkTransport.RequestPreVote(id, target, args, resp)
 }
 
+func (l *linkTransport) InstallSnapshot(id raft.ServerID, target raft.ServerAddress, args *raft.InstallSnapshotRequest, resp *raft.InstallSnapshotResponse, data io.Reader) error {
+	if err := l.open(target); err != nil {
+		return err
+	}
+	return l.NetworkTransport.InstallSnapshot(id, target, args, resp, data)
+}
+
 func (l *linkTransport) TimeoutNow(id raft.ServerID, target raft.ServerAddress, args *raft.TimeoutNowRequest, resp *raft.TimeoutNowResponse) error {
-	if l.link(target) != linkOpen {
-		return errCut
+	if err := l.open(target); err != nil {
+		return err
 	}
 	return l.NetworkTransport.TimeoutNow(id, target, args, resp)
 }

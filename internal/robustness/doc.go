@@ -61,9 +61,9 @@
 // cluster's data directories (the summary names any file it could not
 // keep); a run whose cluster does not come back at the end still checks
 // what it can read, then fails; a fault's heal runs on a context of its
-// own, so an injection that used up its time cannot leave it armed; every process the run starts is stopped by
-// its PID (localcluster's, or one this package checked in /proc), and a
-// process it paused is always resumed; the seed and the options determine
+// own, so an injection that used up its time cannot leave it armed; every
+// process the run starts is stopped by its PID (localcluster's, or one
+// this package checked in /proc), and a process it paused is always resumed; the seed and the options determine
 // the schedule of faults and the workload's choices (not the timing).
 //
 // Must not import: node, consensus, hotchain, coldchain, bridge, cmd
